@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, or_
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from adapters.postgres.errors import translated
+from adapters.postgres.tables import one_time_tokens, outbox, sessions
+
+
+@dataclass(frozen=True)
+class Pruned:
+    outbox: int
+    one_time_tokens: int
+    sessions: int
+
+
+class Pruner:
+    """Deletes what no longer serves anyone: delivered events, dead tokens, old sessions.
+
+    Retention leaves time to investigate: a week for delivered events, a
+    month for ended sessions (their refresh-token hashes go with them).
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def prune(self, now: datetime) -> Pruned:
+        with translated():
+            async with self._engine.begin() as conn:
+                events = await conn.execute(
+                    delete(outbox).where(outbox.c.delivered_at < now - timedelta(days=7))
+                )
+                tokens = await conn.execute(
+                    delete(one_time_tokens).where(
+                        one_time_tokens.c.expires_at < now - timedelta(days=1)
+                    )
+                )
+                month_ago = now - timedelta(days=30)
+                ended = await conn.execute(
+                    delete(sessions).where(
+                        or_(sessions.c.revoked_at < month_ago, sessions.c.expires_at < month_ago)
+                    )
+                )
+        return Pruned(events.rowcount, tokens.rowcount, ended.rowcount)

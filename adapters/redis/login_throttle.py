@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+import hashlib
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from application.ports.identity import LoginThrottle
+from domain.common.errors import StorageUnavailable
+
+# KEYS: counters; ARGV: limit per key, in order. Returns the longest wait, 0 if none.
+_RETRY_AFTER = """
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[i]) then
+    local ttl = redis.call('PTTL', key)
+    if ttl > wait then wait = ttl end
+  end
+end
+return wait
+"""
+
+# KEYS: counters; ARGV[1]: window in ms. The window starts at the first failure.
+_RECORD = """
+for _, key in ipairs(KEYS) do
+  local count = redis.call('INCR', key)
+  if count == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+end
+return 0
+"""
+
+
+class RedisLoginThrottle(LoginThrottle):
+    """Fixed windows of failed logins per account and per client address.
+
+    Keys are hashed so no address or email sits in Redis in clear. When Redis
+    is unreachable the throttle fails closed (503) rather than allowing
+    unlimited guessing.
+    """
+
+    def __init__(
+        self, redis: Redis, *, window_seconds: int, per_account: int, per_address: int
+    ) -> None:
+        self._redis = redis
+        self._window_ms = window_seconds * 1000
+        self._limits = {"account": per_account, "address": per_address}
+        self._retry_after = redis.register_script(_RETRY_AFTER)
+        self._record = redis.register_script(_RECORD)
+
+    def _key(self, key: str) -> str:
+        return "ss:login-failures:" + hashlib.sha256(key.encode()).hexdigest()[:32]
+
+    def _limit(self, key: str) -> int:
+        return self._limits.get(key.split(":", 1)[0], self._limits["address"])
+
+    async def retry_after(self, keys: list[str]) -> int | None:
+        try:
+            wait_ms = int(
+                await self._retry_after(
+                    keys=[self._key(k) for k in keys], args=[self._limit(k) for k in keys]
+                )
+            )
+        except (RedisError, OSError) as exc:
+            raise StorageUnavailable("The sign-in throttle is unavailable; try again.") from exc
+        return -(-wait_ms // 1000) if wait_ms > 0 else None
+
+    async def record_failure(self, keys: list[str]) -> None:
+        try:
+            await self._record(keys=[self._key(k) for k in keys], args=[self._window_ms])
+        except (RedisError, OSError) as exc:
+            raise StorageUnavailable("The sign-in throttle is unavailable; try again.") from exc
+
+    async def clear(self, key: str) -> None:
+        try:
+            await self._redis.delete(self._key(key))
+        except (RedisError, OSError) as exc:
+            raise StorageUnavailable("The sign-in throttle is unavailable; try again.") from exc

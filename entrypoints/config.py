@@ -1,0 +1,149 @@
+"""Settings: environment variables, then ``.env``, then defaults.
+
+Every variable is documented in ``.env.example``. In production the service
+refuses to start while a secret is missing, empty or a known default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Literal
+
+import msgspec
+from dotenv import dotenv_values
+
+from adapters.security.passwords import OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
+from application.common.identity import IdentitySettings
+
+DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0000"
+KNOWN_DEFAULT_SECRETS = frozenset(
+    {
+        "",
+        DEV_JWT_SECRET,
+        "change-me",
+        "changeme",
+        "secret",
+        "your-secret-key",
+        "your-secret-key-here",
+        "supersecret",
+        "jwt-secret",
+    }
+)
+
+
+class ConfigurationError(Exception):
+    pass
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    app_env: Literal["development", "test", "production"] = "development"
+    app_name: str = "SynapScale"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str = ""
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    data_dir: str = ".data"
+
+    database_url: str = ""
+    redis_url: str = ""
+    db_pool_size: int = 10
+    db_statement_timeout_ms: int = 15_000
+    readiness_timeout_seconds: float = 2.0
+    max_request_body_bytes: int = 1_048_576
+    trusted_proxies: str = ""
+
+    jwt_secret: str = DEV_JWT_SECRET
+    jwt_issuer: str = "synapscale"
+    jwt_audience: str = "synapscale-api"
+    access_token_ttl_seconds: int = 900
+    session_ttl_days: int = 30
+    session_cache_ttl_seconds: int = 30
+
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    argon2_parallelism: int = 4
+
+    login_window_seconds: int = 900
+    login_max_failures_per_account: int = 5
+    login_max_failures_per_address: int = 50
+
+    mail_backend: Literal["file", "smtp"] = "file"
+    mail_from: str = "SynapScale <no-reply@synapscale.local>"
+    mail_dir: str = ""
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = ""
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout_seconds: float = 15.0
+
+    outbox_poll_seconds: float = 0.5
+    outbox_max_attempts: int = 12
+    worker_concurrency: int = 10
+    worker_metrics_port: int = 0
+
+    @property
+    def is_production(self) -> bool:
+        return self.app_env == "production"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def mail_path(self) -> Path:
+        return Path(self.mail_dir or os.path.join(self.data_dir, "mail"))
+
+    @property
+    def identity(self) -> IdentitySettings:
+        return IdentitySettings(
+            session_lifetime=timedelta(days=self.session_ttl_days),
+            public_url=self.base_url,
+            product_name=self.app_name,
+        )
+
+    def check(self) -> None:
+        problems = []
+        if (
+            self.argon2_memory_kib < OWASP_MIN_MEMORY_KIB
+            or self.argon2_time_cost < OWASP_MIN_TIME_COST
+        ):
+            problems.append(
+                "ARGON2_* are below OWASP's minimum "
+                f"(m={OWASP_MIN_MEMORY_KIB} KiB, t={OWASP_MIN_TIME_COST})"
+            )
+        if len(self.jwt_secret.encode()) < 32:
+            problems.append("JWT_SECRET must be at least 32 bytes")
+        if self.is_production:
+            if self.jwt_secret.strip().lower() in KNOWN_DEFAULT_SECRETS:
+                problems.append("JWT_SECRET is missing, empty or a known default")
+            if not self.database_url or not self.redis_url:
+                problems.append("DATABASE_URL and REDIS_URL are required in production")
+            if self.mail_backend == "smtp" and self.smtp_username and not self.smtp_password:
+                problems.append("SMTP_PASSWORD is missing")
+            if self.smtp_password.strip().lower() in KNOWN_DEFAULT_SECRETS - {""}:
+                problems.append("SMTP_PASSWORD is a known default")
+        if problems:
+            raise ConfigurationError("Refusing to start: " + "; ".join(problems) + ".")
+
+
+def load_settings(
+    environ: Mapping[str, str] | None = None, *, env_file: str | Path | None = ".env"
+) -> Settings:
+    values: dict[str, str | None] = {}
+    if env_file is not None and Path(env_file).is_file():
+        values.update(dotenv_values(env_file))
+    values.update(os.environ if environ is None else environ)
+    fields = set(Settings.__struct_fields__)
+    # An empty value means "not set": copying .env.example as it is must work.
+    raw = {k.lower(): v for k, v in values.items() if k.lower() in fields and v}
+    try:
+        settings = msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise ConfigurationError(f"Invalid setting: {exc}") from None
+    settings.check()
+    return settings

@@ -1,0 +1,67 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka import AsyncContainer
+from dishka.integrations.litestar import DishkaRouter, LitestarProvider, setup_dishka
+from litestar import Litestar, Request, get
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from entrypoints import __version__
+from entrypoints.config import Settings, load_settings
+from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.health import HealthController
+from entrypoints.http.identity.controller import AuthController
+from entrypoints.http.middleware import request_id_middleware
+from entrypoints.http.security import HttpProvider
+from entrypoints.ioc.container import build_container
+from entrypoints.observability import configure_logging
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    opt = {"security": "public"}
+
+
+@get("/openapi.json", include_in_schema=False, opt={"security": "public"}, sync_to_thread=False)
+def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return request.app.openapi_schema.to_schema()
+
+
+def create_app(
+    settings: Settings | None = None, container: AsyncContainer | None = None
+) -> Litestar:
+    settings = settings or load_settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+    container = container or build_container(settings, HttpProvider(), LitestarProvider())
+    prometheus = PrometheusConfig(
+        app_name="synapscale",
+        prefix="synapscale",
+        group_path=True,
+        exclude=["/metrics"],
+    )
+    app = Litestar(
+        route_handlers=[
+            DishkaRouter("", route_handlers=[HealthController, AuthController]),
+            MetricsController,
+            openapi_document,
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[prometheus.middleware],
+        openapi_config=OpenAPIConfig(
+            title=settings.app_name,
+            version=__version__,
+            path="/docs",
+            render_plugins=[ScalarRenderPlugin(path="/")],
+        ),
+        request_max_body_size=settings.max_request_body_bytes,
+        on_shutdown=[container.close],
+        debug=False,
+    )
+    setup_dishka(container, app)
+    app.asgi_handler = request_id_middleware(app.asgi_handler)
+    return app

@@ -1,0 +1,146 @@
+"""The one place errors become HTTP: RFC 9457 problem+json with a stable ``code``."""
+
+from __future__ import annotations
+
+import re
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
+
+from domain.common.errors import (
+    BadRequest,
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    QuotaExceeded,
+    StorageUnavailable,
+    TooManyRequests,
+    Unauthenticated,
+)
+
+PROBLEM_JSON = "application/problem+json"
+
+# Domain error class -> HTTP status. The first base class listed wins.
+ERROR_STATUSES: dict[type[DomainError], int] = {
+    InvalidInput: 422,
+    BadRequest: 400,
+    Unauthenticated: 401,
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    QuotaExceeded: 413,
+    TooManyRequests: 429,
+    StorageUnavailable: 503,
+}
+
+log = structlog.get_logger(__name__)
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    errors: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+    request: Request[Any, Any, Any] | None = None,
+) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {
+        "type": f"urn:synapscale:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    if request is not None:
+        body["instance"] = request.url.path
+        request_id = request.scope.get("state", {}).get("request_id")
+        if request_id:
+            body["request_id"] = request_id
+    if errors:
+        body["errors"] = errors
+    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in ERROR_STATUSES:
+            return ERROR_STATUSES[cls]
+    return 500
+
+
+def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[dict[str, Any]]:
+    status = status_of(exc)
+    headers: dict[str, str] = {}
+    if isinstance(exc, TooManyRequests):
+        headers["Retry-After"] = str(exc.retry_after)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None
+    if status >= 500:
+        log.error("request.failed", error=type(exc).__name__, cause=repr(exc.__cause__)[:200])
+    return problem(status, exc.code, exc.detail, errors=errors, headers=headers, request=request)
+
+
+_AT = re.compile(r" - at `\$(?:\.data)?\.?(?P<path>[^`]*)`$")
+
+
+def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
+    found = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        message = str(item.get("message", "Invalid value."))
+        field = str(item.get("key", ""))
+        match = _AT.search(message)
+        if match:
+            message = message[: match.start()]
+            field = match["path"] or field
+        field = field.removeprefix("data").lstrip(".") or "body"
+        found.append(
+            {"field": field, "message": message, "source": str(item.get("source", "body"))}
+        )
+    return found
+
+
+def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    if isinstance(exc, ValidationException):
+        errors = _field_errors(exc)
+        if errors:
+            return problem(
+                422,
+                "validation_error",
+                "The request is not valid; see errors.",
+                errors=errors,
+                request=request,
+            )
+        return problem(400, "malformed_request", str(exc.detail), request=request)
+    status = exc.status_code
+    code = {
+        404: "not_found",
+        405: "method_not_allowed",
+        413: "payload_too_large",
+    }.get(status, HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_"))
+    detail = str(exc.detail) if status < 500 else "An internal error occurred."
+    headers = dict(exc.headers or {})
+    return problem(status, code, detail, headers=headers, request=request)
+
+
+def unexpected_error(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.exception("request.unhandled_error", error=type(exc).__name__)
+    return problem(500, "internal_error", "An internal error occurred.", request=request)
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    DomainError: domain_error,
+    HTTPException: http_error,
+    Exception: unexpected_error,
+}
+
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_JSON", "MediaType", "problem"]

@@ -1,0 +1,171 @@
+"""APP-scope infrastructure: built once per process, shared by every request and job."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from dishka import Provider, Scope, provide
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from adapters.mail.files import FileMailer
+from adapters.mail.smtp import SmtpMailer
+from adapters.postgres.engine import create_engine
+from adapters.postgres.identity import (
+    SqlIdentityReader,
+    SqlOneTimeTokenRepository,
+    SqlRefreshTokenRepository,
+    SqlSessionRepository,
+    SqlUserRepository,
+)
+from adapters.postgres.unit_of_work import SqlUnitOfWork
+from adapters.redis.login_throttle import RedisLoginThrottle
+from adapters.redis.session_cache import RedisSessionCache
+from adapters.security.passwords import Argon2PasswordHasher
+from adapters.security.tokens import JwtAccessTokens, RandomSecretTokens
+from adapters.system import SystemClock, UuidV7Generator
+from application.common.identity import IdentitySettings
+from application.ports.identity import (
+    LoginThrottle,
+    OneTimeTokenRepository,
+    RefreshTokenRepository,
+    SessionCache,
+    SessionRepository,
+    SessionStatusReader,
+    UserRepository,
+)
+from application.ports.identity_reads import SessionReader, UserReader
+from application.ports.mail import Mailer
+from application.ports.security import AccessTokenIssuer, PasswordHasher, SecretTokens
+from application.ports.system import Clock, IdGenerator
+from application.ports.transaction import TransactionManager
+from entrypoints.config import Settings
+
+
+class InfrastructureProvider(Provider):
+    scope = Scope.APP
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self._settings = settings
+
+    @provide
+    def settings(self) -> Settings:
+        return self._settings
+
+    @provide
+    def identity_settings(self, settings: Settings) -> IdentitySettings:
+        return settings.identity
+
+    @provide
+    async def engine(self, settings: Settings) -> AsyncIterator[AsyncEngine]:
+        engine = create_engine(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
+        yield engine
+        await engine.dispose()
+
+    @provide
+    async def redis(self, settings: Settings) -> AsyncIterator[Redis]:
+        client = Redis.from_url(
+            settings.redis_url,
+            socket_connect_timeout=2,
+            socket_timeout=2,
+            health_check_interval=30,
+        )
+        yield client
+        await client.aclose()
+
+    clock = provide(SystemClock, provides=Clock)
+    ids = provide(UuidV7Generator, provides=IdGenerator)
+    secret_tokens = provide(RandomSecretTokens, provides=SecretTokens)
+
+    @provide
+    def hasher(self, settings: Settings) -> PasswordHasher:
+        return Argon2PasswordHasher(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            parallelism=settings.argon2_parallelism,
+        )
+
+    @provide
+    def access_tokens(self, settings: Settings) -> AccessTokenIssuer:
+        return JwtAccessTokens(
+            secret=settings.jwt_secret,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            ttl_seconds=settings.access_token_ttl_seconds,
+        )
+
+    @provide
+    def session_cache(self, redis: Redis, settings: Settings) -> SessionCache:
+        return RedisSessionCache(
+            redis,
+            active_ttl=settings.session_cache_ttl_seconds,
+            revoked_ttl=settings.access_token_ttl_seconds + 60,
+        )
+
+    @provide
+    def login_throttle(self, redis: Redis, settings: Settings) -> LoginThrottle:
+        return RedisLoginThrottle(
+            redis,
+            window_seconds=settings.login_window_seconds,
+            per_account=settings.login_max_failures_per_account,
+            per_address=settings.login_max_failures_per_address,
+        )
+
+    @provide
+    def mailer(self, settings: Settings) -> Mailer:
+        if settings.mail_backend == "smtp":
+            return SmtpMailer(
+                host=settings.smtp_host,
+                port=settings.smtp_port,
+                sender=settings.mail_from,
+                username=settings.smtp_username or None,
+                password=settings.smtp_password or None,
+                use_tls=settings.smtp_security == "tls",
+                start_tls=settings.smtp_security == "starttls",
+                timeout=settings.smtp_timeout_seconds,
+            )
+        return FileMailer(settings.mail_path, sender=settings.mail_from)
+
+
+class PersistenceProvider(Provider):
+    """REQUEST scope: one connection and one unit of work per request or job."""
+
+    scope = Scope.REQUEST
+
+    @provide
+    async def connection(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+        async with engine.connect() as connection:
+            yield connection  # leaving without commit rolls back
+
+    @provide(provides=SqlUnitOfWork)
+    def unit_of_work(
+        self, connection: AsyncConnection, ids: IdGenerator, clock: Clock
+    ) -> SqlUnitOfWork:
+        return SqlUnitOfWork(connection, ids, clock)
+
+    @provide
+    def transaction_manager(self, uow: SqlUnitOfWork) -> TransactionManager:
+        return uow
+
+    users = provide(SqlUserRepository, provides=UserRepository)
+    sessions = provide(SqlSessionRepository, provides=SessionRepository)
+    refresh_tokens = provide(SqlRefreshTokenRepository, provides=RefreshTokenRepository)
+    one_time_tokens = provide(SqlOneTimeTokenRepository, provides=OneTimeTokenRepository)
+    identity_reader = provide(SqlIdentityReader)
+
+    @provide
+    def user_reader(self, reader: SqlIdentityReader) -> UserReader:
+        return reader
+
+    @provide
+    def session_reader(self, reader: SqlIdentityReader) -> SessionReader:
+        return reader
+
+    @provide
+    def session_status_reader(self, reader: SqlIdentityReader) -> SessionStatusReader:
+        return reader

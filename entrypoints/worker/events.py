@@ -1,0 +1,31 @@
+"""Which use case each outbox event triggers. Events without a subscriber are
+simply marked delivered.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from dishka import AsyncContainer
+
+from application.commands.identity.send_account_mail import SendAccountMail, SendAccountMailHandler
+from domain.common.events import DomainEvent
+from domain.identity.events import EmailVerificationRequested, PasswordResetRequested
+from domain.identity.one_time_token import TokenPurpose
+
+
+class EventDispatcher:
+    def __init__(self, container: AsyncContainer) -> None:
+        self._container = container
+
+    async def __call__(self, event_id: UUID, event: DomainEvent) -> None:
+        match event:
+            case EmailVerificationRequested(user_id=user_id):
+                command = SendAccountMail(user_id=user_id, purpose=TokenPurpose.VERIFY_EMAIL)
+            case PasswordResetRequested(user_id=user_id):
+                command = SendAccountMail(user_id=user_id, purpose=TokenPurpose.RESET_PASSWORD)
+            case _:
+                return
+        async with self._container() as request:
+            handler = await request.get(SendAccountMailHandler)
+            await handler.execute(command)
