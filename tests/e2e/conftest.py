@@ -25,7 +25,7 @@ def app(settings: Settings) -> Litestar:
 
 @pytest.fixture
 async def client(app: Litestar, clean: None) -> AsyncIterator[AsyncTestClient[Litestar]]:
-    async with AsyncTestClient(app, base_url="http://testserver") as client:
+    async with AsyncTestClient(app, base_url="http://testserver.local") as client:
         yield client
 
 

@@ -4,6 +4,7 @@ from uuid import UUID
 
 from dishka.integrations.litestar import FromDishka
 from litestar import Controller, delete, get, patch, post
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from application.commands.identity.change_password import ChangePassword, ChangePasswordHandler
@@ -53,14 +54,18 @@ class AuthController(Controller):
     tags = ["auth"]
 
     @post("/register", opt=PUBLIC, summary="Create an account")
-    async def register(self, data: RegisterIn, handler: FromDishka[RegisterUserHandler]) -> UserOut:
+    async def register(
+        self, data: JSONBody[RegisterIn], handler: FromDishka[RegisterUserHandler]
+    ) -> UserOut:
         view = await handler.execute(
             RegisterUser(email=data.email, password=data.password, name=data.name)
         )
         return UserOut.of(view)
 
     @post("/verify-email", status_code=HTTP_204_NO_CONTENT, opt=PUBLIC)
-    async def verify_email(self, data: TokenIn, handler: FromDishka[VerifyEmailHandler]) -> None:
+    async def verify_email(
+        self, data: JSONBody[TokenIn], handler: FromDishka[VerifyEmailHandler]
+    ) -> None:
         await handler.execute(VerifyEmail(token=data.token))
 
     @post(
@@ -73,7 +78,7 @@ class AuthController(Controller):
         self,
         caller: FromDishka[OptionalUser],
         handler: FromDishka[ResendVerificationHandler],
-        data: ResendVerificationIn | None = None,
+        data: JSONBody[ResendVerificationIn | None] = None,
     ) -> None:
         if caller.user is not None:
             await handler.execute(ResendVerification(user_id=caller.user.user_id))
@@ -82,7 +87,10 @@ class AuthController(Controller):
 
     @post("/login", status_code=HTTP_200_OK, opt=PUBLIC)
     async def login(
-        self, data: LoginIn, client: FromDishka[ClientInfo], handler: FromDishka[LoginHandler]
+        self,
+        data: JSONBody[LoginIn],
+        client: FromDishka[ClientInfo],
+        handler: FromDishka[LoginHandler],
     ) -> TokensOut:
         pair = await handler.execute(
             Login(
@@ -96,12 +104,12 @@ class AuthController(Controller):
 
     @post("/refresh", status_code=HTTP_200_OK, opt=PUBLIC)
     async def refresh(
-        self, data: RefreshIn, handler: FromDishka[RefreshSessionHandler]
+        self, data: JSONBody[RefreshIn], handler: FromDishka[RefreshSessionHandler]
     ) -> TokensOut:
         return TokensOut.of(await handler.execute(RefreshSession(refresh_token=data.refresh_token)))
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, opt=PUBLIC)
-    async def logout(self, data: RefreshIn, handler: FromDishka[LogoutHandler]) -> None:
+    async def logout(self, data: JSONBody[RefreshIn], handler: FromDishka[LogoutHandler]) -> None:
         await handler.execute(Logout(refresh_token=data.refresh_token))
 
     @post("/logout-all", status_code=HTTP_204_NO_CONTENT, opt=AUTHENTICATED)
@@ -122,7 +130,7 @@ class AuthController(Controller):
     @delete("/sessions/{session_id:uuid}", opt=AUTHENTICATED)
     async def revoke_session(
         self,
-        session_id: UUID,
+        session_id: FromPath[UUID],
         user: FromDishka[AuthenticatedUser],
         handler: FromDishka[RevokeSessionHandler],
     ) -> None:
@@ -130,20 +138,20 @@ class AuthController(Controller):
 
     @post("/forgot-password", status_code=HTTP_202_ACCEPTED, opt=PUBLIC)
     async def forgot_password(
-        self, data: EmailIn, handler: FromDishka[ForgotPasswordHandler]
+        self, data: JSONBody[EmailIn], handler: FromDishka[ForgotPasswordHandler]
     ) -> None:
         await handler.execute(ForgotPassword(email=data.email))
 
     @post("/reset-password", status_code=HTTP_204_NO_CONTENT, opt=PUBLIC)
     async def reset_password(
-        self, data: ResetPasswordIn, handler: FromDishka[ResetPasswordHandler]
+        self, data: JSONBody[ResetPasswordIn], handler: FromDishka[ResetPasswordHandler]
     ) -> None:
         await handler.execute(ResetPassword(token=data.token, new_password=data.new_password))
 
     @post("/change-password", status_code=HTTP_204_NO_CONTENT, opt=AUTHENTICATED)
     async def change_password(
         self,
-        data: ChangePasswordIn,
+        data: JSONBody[ChangePasswordIn],
         user: FromDishka[AuthenticatedUser],
         handler: FromDishka[ChangePasswordHandler],
     ) -> None:
@@ -165,7 +173,7 @@ class AuthController(Controller):
     @patch("/me", opt=AUTHENTICATED)
     async def update_me(
         self,
-        data: ProfilePatch,
+        data: JSONBody[ProfilePatch],
         user: FromDishka[AuthenticatedUser],
         handler: FromDishka[UpdateProfileHandler],
     ) -> UserOut:
@@ -175,7 +183,7 @@ class AuthController(Controller):
     @delete("/me", opt=AUTHENTICATED)
     async def delete_me(
         self,
-        data: PasswordIn,
+        data: JSONBody[PasswordIn],
         user: FromDishka[AuthenticatedUser],
         handler: FromDishka[DeleteAccountHandler],
     ) -> None:
