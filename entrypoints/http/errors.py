@@ -89,6 +89,7 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
 
 
 _AT = re.compile(r" - at `\$(?:\.data)?\.?(?P<path>[^`]*)`$")
+_NAMED = re.compile(r"(?:unknown|missing required) field `(?P<name>[^`]+)`")
 
 
 def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
@@ -102,7 +103,13 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
         if match:
             message = message[: match.start()]
             field = match["path"] or field
-        field = field.removeprefix("data").lstrip(".") or "body"
+        field = field.removeprefix("data").lstrip(".")
+        if field == "body":
+            field = ""
+        named = _NAMED.search(message)
+        if named:  # msgspec names the offending field in the message, not the path
+            field = f"{field}.{named['name']}" if field else named["name"]
+        field = field or "body"
         found.append(
             {"field": field, "message": message, "source": str(item.get("source", "body"))}
         )
@@ -120,6 +127,8 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
                 errors=errors,
                 request=request,
             )
+        return problem(400, "malformed_request", str(exc.detail), request=request)
+    if exc.status_code == 400:
         return problem(400, "malformed_request", str(exc.detail), request=request)
     status = exc.status_code
     code = {
