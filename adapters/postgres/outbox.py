@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import domain.identity.events  # noqa: F401 - every event module is imported so its topics decode
 from adapters.postgres.tables import outbox
 from application.ports.system import Clock
 from domain.common.events import DomainEvent
