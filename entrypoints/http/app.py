@@ -60,6 +60,7 @@ def create_app(
         ),
         request_max_body_size=settings.max_request_body_bytes,
         on_shutdown=[container.close],
+        logging_config=None,  # structlog (entrypoints.observability) owns logging
         debug=False,
     )
     setup_dishka(container, app)

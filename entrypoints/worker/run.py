@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from arq.worker import Worker
 
@@ -16,6 +17,8 @@ def run_worker(settings: Settings) -> None:
 async def _run(settings: Settings) -> None:
     worker = Worker(**worker_settings(settings))
     try:
-        await worker.main()
+        # async_run (not main) registers the task that the signal handlers cancel.
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.async_run()
     finally:
         await worker.close()
