@@ -3,11 +3,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_
+from sqlalchemy import DateTime, column, delete, func, or_, update, values
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.errors import translated
-from adapters.postgres.tables import one_time_tokens, outbox, sessions
+from adapters.postgres.tables import api_keys, one_time_tokens, outbox, sessions
+from domain.identity.api_key import ApiKeyId
 
 
 @dataclass(frozen=True)
@@ -45,3 +47,26 @@ class Pruner:
                     )
                 )
         return Pruned(events.rowcount, tokens.rowcount, ended.rowcount)
+
+
+async def flush_key_usage(engine: AsyncEngine, usage: dict[ApiKeyId, datetime]) -> int:
+    """Write batched ``last_used_at`` values in one statement; never moves one back."""
+    if not usage:
+        return 0
+    noted = values(
+        column("id", PG_UUID(as_uuid=True)),
+        column("used_at", DateTime(timezone=True)),
+        name="noted",
+    ).data(list(usage.items()))
+    with translated():
+        async with engine.begin() as conn:
+            result = await conn.execute(
+                update(api_keys)
+                .where(api_keys.c.id == noted.c.id)
+                .values(
+                    last_used_at=func.greatest(
+                        func.coalesce(api_keys.c.last_used_at, noted.c.used_at), noted.c.used_at
+                    )
+                )
+            )
+    return int(result.rowcount)

@@ -22,7 +22,8 @@ from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-import domain.identity.events  # noqa: F401 - every event module is imported so its topics decode
+import domain.identity.events
+import domain.tenancy.events  # noqa: F401
 from adapters.postgres.tables import outbox
 from application.ports.system import Clock
 from domain.common.events import DomainEvent

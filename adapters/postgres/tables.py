@@ -2,6 +2,7 @@
 
 from sqlalchemy import (
     Boolean,
+    CheckConstraint,
     Column,
     DateTime,
     ForeignKey,
@@ -12,7 +13,7 @@ from sqlalchemy import (
     Text,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 metadata = MetaData(
     naming_convention={
@@ -110,4 +111,120 @@ outbox = Table(
         "next_attempt_at",
         postgresql_where=text("delivered_at IS NULL AND dead_at IS NULL"),
     ),
+)
+
+workspaces = Table(
+    "workspaces",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("personal", Boolean, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "user_id",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    Column("role", Text, nullable=False),
+    _ts("joined_at"),
+    CheckConstraint("role IN ('owner', 'admin', 'member', 'viewer')", name="role"),
+    # Exactly one owner per workspace, enforced by the database as well.
+    Index(
+        "uq_memberships_one_owner",
+        "workspace_id",
+        unique=True,
+        postgresql_where=text("role = 'owner'"),
+    ),
+)
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column(
+        "invited_by",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("token_hash", Text, unique=True),
+    _ts("created_at"),
+    _ts("expires_at"),
+    _ts("accepted_at", nullable=True),
+    _ts("revoked_at", nullable=True),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("name", Text, nullable=False),
+    Column("prefix", Text, nullable=False, index=True),
+    Column("secret_hash", Text, nullable=False, unique=True),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column(
+        "created_by",
+        UUID(as_uuid=True),
+        ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    _ts("created_at"),
+    _ts("expires_at", nullable=True),
+    _ts("revoked_at", nullable=True),
+    _ts("last_used_at", nullable=True),
+    Column("rate_limit_per_minute", Integer),
+)
+
+# Append-only: a trigger (migration 0002) refuses UPDATE and DELETE. No
+# foreign keys: entries outlive the users and workspaces they mention.
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _ts("occurred_at"),
+    Column("workspace_id", UUID(as_uuid=True)),
+    Column("subject_user_id", UUID(as_uuid=True)),
+    Column("actor_type", Text, nullable=False),
+    Column("actor_id", UUID(as_uuid=True)),
+    Column("action", Text, nullable=False),
+    Column("target_type", Text),
+    Column("target_id", UUID(as_uuid=True)),
+    Column("client_address", Text),
+    Column("user_agent", Text),
+    Column("request_id", Text),
+    Column("metadata", JSONB, nullable=False),
+    Index("ix_audit_log_workspace", "workspace_id", "id"),
+    Index("ix_audit_log_subject", "subject_user_id", "id"),
 )

@@ -18,6 +18,12 @@ from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controller import AuthController
 from entrypoints.http.middleware import request_id_middleware
 from entrypoints.http.security import HttpProvider
+from entrypoints.http.tenancy.controller import (
+    ApiKeyController,
+    AuditController,
+    InvitationController,
+    WorkspaceController,
+)
 from entrypoints.ioc.container import build_container
 from entrypoints.observability import configure_logging
 
@@ -46,7 +52,17 @@ def create_app(
     )
     app = Litestar(
         route_handlers=[
-            DishkaRouter("", route_handlers=[HealthController, AuthController]),
+            DishkaRouter(
+                "",
+                route_handlers=[
+                    HealthController,
+                    AuthController,
+                    WorkspaceController,
+                    InvitationController,
+                    ApiKeyController,
+                    AuditController,
+                ],
+            ),
             MetricsController,
             openapi_document,
         ],

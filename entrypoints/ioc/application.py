@@ -18,9 +18,30 @@ from application.commands.identity.revoke_session import RevokeSessionHandler
 from application.commands.identity.send_account_mail import SendAccountMailHandler
 from application.commands.identity.update_profile import UpdateProfileHandler
 from application.commands.identity.verify_email import VerifyEmailHandler
+from application.commands.tenancy.accept_invitation import AcceptInvitationHandler
+from application.commands.tenancy.change_member_role import ChangeMemberRoleHandler
+from application.commands.tenancy.create_api_key import CreateApiKeyHandler
+from application.commands.tenancy.create_invitation import CreateInvitationHandler
+from application.commands.tenancy.create_workspace import CreateWorkspaceHandler
+from application.commands.tenancy.delete_workspace import DeleteWorkspaceHandler
+from application.commands.tenancy.leave_workspace import LeaveWorkspaceHandler
+from application.commands.tenancy.remove_member import RemoveMemberHandler
+from application.commands.tenancy.rename_workspace import RenameWorkspaceHandler
+from application.commands.tenancy.revoke_api_key import RevokeApiKeyHandler
+from application.commands.tenancy.revoke_invitation import RevokeInvitationHandler
+from application.commands.tenancy.send_invitation_mail import SendInvitationMailHandler
+from application.commands.tenancy.transfer_ownership import TransferOwnershipHandler
+from application.common.api_keys import AuthenticateApiKey
 from application.common.authentication import AuthenticateAccessToken
+from application.common.tenancy import ResolveWorkspace
+from application.queries.audit.list_audit_log import ListAuditLogHandler
 from application.queries.identity.get_me import GetMeHandler
 from application.queries.identity.list_sessions import ListSessionsHandler
+from application.queries.tenancy.get_workspace import GetWorkspaceHandler
+from application.queries.tenancy.list_api_keys import ListApiKeysHandler
+from application.queries.tenancy.list_invitations import ListInvitationsHandler
+from application.queries.tenancy.list_members import ListMembersHandler
+from application.queries.tenancy.list_workspaces import ListWorkspacesHandler
 
 
 class HandlersProvider(Provider):
@@ -44,4 +65,26 @@ class HandlersProvider(Provider):
         VerifyEmailHandler,
         GetMeHandler,
         ListSessionsHandler,
+        # tenancy
+        AuthenticateApiKey,
+        ResolveWorkspace,
+        AcceptInvitationHandler,
+        ChangeMemberRoleHandler,
+        CreateApiKeyHandler,
+        CreateInvitationHandler,
+        CreateWorkspaceHandler,
+        DeleteWorkspaceHandler,
+        LeaveWorkspaceHandler,
+        RemoveMemberHandler,
+        RenameWorkspaceHandler,
+        RevokeApiKeyHandler,
+        RevokeInvitationHandler,
+        SendInvitationMailHandler,
+        TransferOwnershipHandler,
+        GetWorkspaceHandler,
+        ListApiKeysHandler,
+        ListInvitationsHandler,
+        ListMembersHandler,
+        ListWorkspacesHandler,
+        ListAuditLogHandler,
     )

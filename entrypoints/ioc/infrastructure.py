@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from adapters.mail.files import FileMailer
 from adapters.mail.smtp import SmtpMailer
+from adapters.postgres.audit import RequestOrigin, SqlAuditLog, SqlAuditReader
 from adapters.postgres.engine import create_engine
 from adapters.postgres.identity import (
     SqlIdentityReader,
@@ -18,13 +19,24 @@ from adapters.postgres.identity import (
     SqlSessionRepository,
     SqlUserRepository,
 )
+from adapters.postgres.tenancy import (
+    SqlApiKeyLookup,
+    SqlApiKeyRepository,
+    SqlInvitationRepository,
+    SqlMembershipLookup,
+    SqlTenancyReader,
+    SqlWorkspaceRepository,
+)
 from adapters.postgres.unit_of_work import SqlUnitOfWork
 from adapters.redis.login_throttle import RedisLoginThrottle
+from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.redis.session_cache import RedisSessionCache
+from adapters.redis.usage import RedisUsageRecorder
 from adapters.security.passwords import Argon2PasswordHasher
 from adapters.security.tokens import JwtAccessTokens, RandomSecretTokens
 from adapters.system import SystemClock, UuidV7Generator
 from application.common.identity import IdentitySettings
+from application.ports.audit import AuditLog, AuditReader
 from application.ports.identity import (
     LoginThrottle,
     OneTimeTokenRepository,
@@ -36,8 +48,17 @@ from application.ports.identity import (
 )
 from application.ports.identity_reads import SessionReader, UserReader
 from application.ports.mail import Mailer
+from application.ports.rate_limit import RateLimiter, UsageRecorder
 from application.ports.security import AccessTokenIssuer, PasswordHasher, SecretTokens
 from application.ports.system import Clock, IdGenerator
+from application.ports.tenancy import (
+    ApiKeyLookup,
+    ApiKeyRepository,
+    InvitationRepository,
+    MembershipLookup,
+    WorkspaceRepository,
+)
+from application.ports.tenancy_reads import ApiKeyReader, WorkspaceReader
 from application.ports.transaction import TransactionManager
 from entrypoints.config import Settings
 
@@ -117,6 +138,18 @@ class InfrastructureProvider(Provider):
         )
 
     @provide
+    def rate_limiter(self, redis: Redis) -> RateLimiter:
+        return RedisRateLimiter(redis)
+
+    @provide
+    def usage_recorder(self, redis: Redis) -> RedisUsageRecorder:
+        return RedisUsageRecorder(redis)
+
+    @provide
+    def usage(self, recorder: RedisUsageRecorder) -> UsageRecorder:
+        return recorder
+
+    @provide
     def mailer(self, settings: Settings) -> Mailer:
         if settings.mail_backend == "smtp":
             return SmtpMailer(
@@ -169,3 +202,28 @@ class PersistenceProvider(Provider):
     @provide
     def session_status_reader(self, reader: SqlIdentityReader) -> SessionStatusReader:
         return reader
+
+    workspaces = provide(SqlWorkspaceRepository, provides=WorkspaceRepository)
+    invitations = provide(SqlInvitationRepository, provides=InvitationRepository)
+    api_keys = provide(SqlApiKeyRepository, provides=ApiKeyRepository)
+    membership_lookup = provide(SqlMembershipLookup, provides=MembershipLookup)
+    api_key_lookup = provide(SqlApiKeyLookup, provides=ApiKeyLookup)
+    audit_log = provide(SqlAuditLog, provides=AuditLog)
+    audit_reader = provide(SqlAuditReader, provides=AuditReader)
+    tenancy_reader = provide(SqlTenancyReader)
+
+    @provide
+    def workspace_reader(self, reader: SqlTenancyReader) -> WorkspaceReader:
+        return reader
+
+    @provide
+    def api_key_reader(self, reader: SqlTenancyReader) -> ApiKeyReader:
+        return reader
+
+
+class JobOriginProvider(Provider):
+    """Jobs have no client: their audit entries carry no address or request id."""
+
+    @provide(scope=Scope.REQUEST)
+    def origin(self) -> RequestOrigin:
+        return RequestOrigin()

@@ -9,9 +9,14 @@ from uuid import UUID
 from dishka import AsyncContainer
 
 from application.commands.identity.send_account_mail import SendAccountMail, SendAccountMailHandler
+from application.commands.tenancy.send_invitation_mail import (
+    SendInvitationMail,
+    SendInvitationMailHandler,
+)
 from domain.common.events import DomainEvent
 from domain.identity.events import EmailVerificationRequested, PasswordResetRequested
 from domain.identity.one_time_token import TokenPurpose
+from domain.tenancy.events import InvitationCreated
 
 
 class EventDispatcher:
@@ -19,13 +24,18 @@ class EventDispatcher:
         self._container = container
 
     async def __call__(self, event_id: UUID, event: DomainEvent) -> None:
-        match event:
-            case EmailVerificationRequested(user_id=user_id):
-                command = SendAccountMail(user_id=user_id, purpose=TokenPurpose.VERIFY_EMAIL)
-            case PasswordResetRequested(user_id=user_id):
-                command = SendAccountMail(user_id=user_id, purpose=TokenPurpose.RESET_PASSWORD)
-            case _:
-                return
         async with self._container() as request:
-            handler = await request.get(SendAccountMailHandler)
-            await handler.execute(command)
+            match event:
+                case EmailVerificationRequested(user_id=user_id):
+                    mail = await request.get(SendAccountMailHandler)
+                    await mail.execute(
+                        SendAccountMail(user_id=user_id, purpose=TokenPurpose.VERIFY_EMAIL)
+                    )
+                case PasswordResetRequested(user_id=user_id):
+                    mail = await request.get(SendAccountMailHandler)
+                    await mail.execute(
+                        SendAccountMail(user_id=user_id, purpose=TokenPurpose.RESET_PASSWORD)
+                    )
+                case InvitationCreated(invitation_id=invitation_id):
+                    invite = await request.get(SendInvitationMailHandler)
+                    await invite.execute(SendInvitationMail(invitation_id=invitation_id))

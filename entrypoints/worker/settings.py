@@ -17,12 +17,14 @@ from arq import Retry, cron
 from arq.connections import RedisSettings
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.postgres.maintenance import Pruner
+from adapters.postgres.maintenance import Pruner, flush_key_usage
 from adapters.postgres.outbox import OutboxRelay
+from adapters.redis.usage import RedisUsageRecorder
 from application.ports.system import Clock
 from domain.common.errors import StorageUnavailable
 from entrypoints.config import Settings, load_settings
 from entrypoints.ioc.container import build_container
+from entrypoints.ioc.infrastructure import JobOriginProvider
 from entrypoints.observability import configure_logging
 from entrypoints.worker.events import EventDispatcher
 
@@ -48,7 +50,7 @@ async def relay_forever(relay: OutboxRelay, poll_seconds: float) -> None:
 async def startup(ctx: dict[str, Any]) -> None:
     settings: Settings = ctx.get("settings") or load_settings()
     configure_logging(level=settings.log_level, fmt=settings.log_format)
-    container = build_container(settings)
+    container = build_container(settings, JobOriginProvider())
     ctx["container"] = container
     relay = OutboxRelay(
         await container.get(AsyncEngine),
@@ -88,6 +90,19 @@ async def prune_expired(ctx: dict[str, Any]) -> dict[str, int]:
     return dict(vars(pruned))
 
 
+async def flush_api_key_usage(ctx: dict[str, Any]) -> int:
+    """Write the API keys' batched ``last_used_at`` to the database."""
+    container = ctx["container"]
+    usage = await (await container.get(RedisUsageRecorder)).take_all()
+    try:
+        return await flush_key_usage(await container.get(AsyncEngine), usage)
+    except StorageUnavailable:
+        recorder = await container.get(RedisUsageRecorder)
+        for key_id, at in usage.items():  # put them back for the next run
+            await recorder.api_key_used(key_id, at)
+        raise
+
+
 def worker_settings(settings: Settings) -> dict[str, Any]:
     return {
         "functions": [],
@@ -99,7 +114,14 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                 unique=True,
                 timeout=600,
                 max_tries=5,
-            )
+            ),
+            cron(
+                flush_api_key_usage,
+                second={0, 10, 20, 30, 40, 50},
+                unique=True,
+                timeout=60,
+                run_at_startup=True,
+            ),
         ],
         "on_startup": startup,
         "on_shutdown": shutdown,

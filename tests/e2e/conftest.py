@@ -29,9 +29,9 @@ async def client(app: Litestar, clean: None) -> AsyncIterator[AsyncTestClient[Li
         yield client
 
 
-@pytest.fixture(scope="session")
-async def worker(settings: Settings) -> AsyncIterator[Worker]:
-    """The real arq worker, relaying the outbox in the background of the test session."""
+@pytest.fixture
+async def worker(settings: Settings, clean: None) -> AsyncIterator[Worker]:
+    """The real arq worker, relaying the outbox in the background of one test."""
     worker = Worker(**worker_settings(settings), handle_signals=False, poll_delay=0.05)
     task = asyncio.create_task(worker.async_run())
     yield worker

@@ -3,10 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.common.identity import revoke_sessions
+from application.ports.audit import AuditLog
 from application.ports.identity import SessionCache, SessionRepository, UserRepository
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock
 from application.ports.transaction import TransactionManager
+from domain.audit.entry import ActorType, AuditAction, AuditEvent
 from domain.identity import password as password_policy
 from domain.identity.errors import UserNotFound, WrongPassword
 from domain.identity.ids import SessionId, UserId
@@ -31,6 +33,7 @@ class ChangePasswordHandler:
         sessions: SessionRepository,
         hasher: PasswordHasher,
         cache: SessionCache,
+        audit: AuditLog,
         clock: Clock,
         tx: TransactionManager,
     ) -> None:
@@ -38,6 +41,7 @@ class ChangePasswordHandler:
         self._sessions = sessions
         self._hasher = hasher
         self._cache = cache
+        self._audit = audit
         self._clock = clock
         self._tx = tx
 
@@ -58,6 +62,15 @@ class ChangePasswordHandler:
         await self._users.save(user)
         revoked = await revoke_sessions(
             self._sessions, user.id, RevokeReason.PASSWORD_CHANGED, now, keep=cmd.session_id
+        )
+        await self._audit.record(
+            AuditEvent(
+                action=AuditAction.PASSWORD_CHANGED,
+                actor_type=ActorType.USER,
+                actor_id=user.id,
+                subject_user=user.id,
+                metadata={"sessions_revoked": len(revoked)},
+            )
         )
         await self._tx.commit()
         await self._cache.forget(revoked)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.common.identity import IdentitySettings, TokenPair, account_throttle_key
+from application.ports.audit import AuditLog
 from application.ports.identity import (
     LoginThrottle,
     RefreshTokenRepository,
@@ -12,6 +13,7 @@ from application.ports.identity import (
 from application.ports.security import AccessTokenIssuer, PasswordHasher, SecretTokens
 from application.ports.system import Clock, IdGenerator
 from application.ports.transaction import TransactionManager
+from domain.audit.entry import ActorType, AuditAction, AuditEvent
 from domain.identity import password as password_policy
 from domain.identity.email import Email
 from domain.identity.errors import InvalidCredentials, InvalidEmail, TooManyLoginAttempts
@@ -38,6 +40,7 @@ class LoginHandler:
         secrets: SecretTokens,
         issuer: AccessTokenIssuer,
         throttle: LoginThrottle,
+        audit: AuditLog,
         settings: IdentitySettings,
         ids: IdGenerator,
         clock: Clock,
@@ -50,6 +53,7 @@ class LoginHandler:
         self._secrets = secrets
         self._issuer = issuer
         self._throttle = throttle
+        self._audit = audit
         self._settings = settings
         self._ids = ids
         self._clock = clock
@@ -71,6 +75,16 @@ class LoginHandler:
             user is None
         ):
             await self._throttle.record_failure(keys)
+            await self._audit.record_now(
+                AuditEvent(
+                    action=AuditAction.LOGIN_FAILED,
+                    actor_type=ActorType.ANONYMOUS,
+                    subject_user=user.id if user else None,
+                    target_type="user" if user else None,
+                    target_id=user.id if user else None,
+                    metadata={"reason": "wrong_password" if user else "unknown_account"},
+                )
+            )
             raise InvalidCredentials
 
         now = self._clock.now()
@@ -88,6 +102,16 @@ class LoginHandler:
         await self._sessions.add(session)
         refresh_token = self._secrets.generate()
         await self._refresh_tokens.add(self._secrets.fingerprint(refresh_token), session.id, now)
+        await self._audit.record(
+            AuditEvent(
+                action=AuditAction.LOGIN_SUCCEEDED,
+                actor_type=ActorType.USER,
+                actor_id=user.id,
+                subject_user=user.id,
+                target_type="session",
+                target_id=session.id,
+            )
+        )
         await self._tx.commit()
         await self._throttle.clear(account_key)
         access = self._issuer.issue(user.id, session.id, now)

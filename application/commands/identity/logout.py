@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from application.ports.audit import AuditLog
 from application.ports.identity import RefreshTokenRepository, SessionCache, SessionRepository
 from application.ports.security import SecretTokens
 from application.ports.system import Clock
 from application.ports.transaction import TransactionManager
+from domain.audit.entry import ActorType, AuditAction, AuditEvent
 from domain.identity.session import RevokeReason
 
 
@@ -25,6 +27,7 @@ class LogoutHandler:
         refresh_tokens: RefreshTokenRepository,
         secrets: SecretTokens,
         cache: SessionCache,
+        audit: AuditLog,
         clock: Clock,
         tx: TransactionManager,
     ) -> None:
@@ -32,6 +35,7 @@ class LogoutHandler:
         self._refresh_tokens = refresh_tokens
         self._secrets = secrets
         self._cache = cache
+        self._audit = audit
         self._clock = clock
         self._tx = tx
 
@@ -44,5 +48,15 @@ class LogoutHandler:
             return
         session.revoke(self._clock.now(), RevokeReason.LOGOUT)
         await self._sessions.save(session)
+        await self._audit.record(
+            AuditEvent(
+                action=AuditAction.LOGOUT,
+                actor_type=ActorType.USER,
+                actor_id=session.user_id,
+                subject_user=session.user_id,
+                target_type="session",
+                target_id=session.id,
+            )
+        )
         await self._tx.commit()
         await self._cache.forget([session.id])

@@ -3,10 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.common.identity import IdentitySettings, TokenPair
+from application.ports.audit import AuditLog
 from application.ports.identity import RefreshTokenRepository, SessionCache, SessionRepository
 from application.ports.security import AccessTokenIssuer, SecretTokens
 from application.ports.system import Clock
 from application.ports.transaction import TransactionManager
+from domain.audit.entry import ActorType, AuditAction, AuditEvent
 from domain.identity.errors import InvalidRefreshToken
 
 
@@ -23,6 +25,7 @@ class RefreshSessionHandler:
         secrets: SecretTokens,
         issuer: AccessTokenIssuer,
         cache: SessionCache,
+        audit: AuditLog,
         settings: IdentitySettings,
         clock: Clock,
         tx: TransactionManager,
@@ -32,6 +35,7 @@ class RefreshSessionHandler:
         self._secrets = secrets
         self._issuer = issuer
         self._cache = cache
+        self._audit = audit
         self._settings = settings
         self._clock = clock
         self._tx = tx
@@ -69,5 +73,14 @@ class RefreshSessionHandler:
             return
         session.detect_reuse(self._clock.now())
         await self._sessions.save(session)
+        await self._audit.record(
+            AuditEvent(
+                action=AuditAction.REFRESH_TOKEN_REUSE,
+                actor_type=ActorType.ANONYMOUS,
+                subject_user=session.user_id,
+                target_type="session",
+                target_id=session.id,
+            )
+        )
         await self._tx.commit()
         await self._cache.forget([session.id])

@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.common.identity import account_throttle_key, revoke_sessions
+from application.ports.audit import AuditLog
 from application.ports.identity import (
     LoginThrottle,
     OneTimeTokenRepository,
@@ -13,6 +14,7 @@ from application.ports.identity import (
 from application.ports.security import PasswordHasher, SecretTokens
 from application.ports.system import Clock
 from application.ports.transaction import TransactionManager
+from domain.audit.entry import ActorType, AuditAction, AuditEvent
 from domain.identity.errors import InvalidOneTimeToken
 from domain.identity.one_time_token import TokenPurpose
 from domain.identity.password import Password
@@ -35,6 +37,7 @@ class ResetPasswordHandler:
         hasher: PasswordHasher,
         cache: SessionCache,
         throttle: LoginThrottle,
+        audit: AuditLog,
         clock: Clock,
         tx: TransactionManager,
     ) -> None:
@@ -45,6 +48,7 @@ class ResetPasswordHandler:
         self._hasher = hasher
         self._cache = cache
         self._throttle = throttle
+        self._audit = audit
         self._clock = clock
         self._tx = tx
 
@@ -71,6 +75,16 @@ class ResetPasswordHandler:
         await self._users.save(user)
         await self._tokens.revoke_all(user.id, TokenPurpose.RESET_PASSWORD, now)
         revoked = await revoke_sessions(self._sessions, user.id, RevokeReason.PASSWORD_RESET, now)
+        await self._audit.record(
+            AuditEvent(
+                action=AuditAction.PASSWORD_RESET,
+                actor_type=ActorType.ANONYMOUS,
+                subject_user=user.id,
+                target_type="user",
+                target_id=user.id,
+                metadata={"sessions_revoked": len(revoked)},
+            )
+        )
         await self._tx.commit()
         await self._cache.forget(revoked)
         await self._throttle.clear(account_throttle_key(user.email.value))

@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from application.ports.rate_limit import UsageRecorder
+from domain.identity.api_key import ApiKeyId
+
+log = structlog.get_logger(__name__)
+KEY = "ss:api-key-last-used"
+
+# Take the whole hash atomically, so uses noted meanwhile go to the next batch.
+_TAKE = """
+local all = redis.call('HGETALL', KEYS[1])
+redis.call('DEL', KEYS[1])
+return all
+"""
+
+
+class RedisUsageRecorder(UsageRecorder):
+    """Notes each key use in one Redis hash (``HSET``, no database write);
+    the worker flushes it to ``api_keys.last_used_at`` in one statement."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._take = redis.register_script(_TAKE)
+
+    async def api_key_used(self, key_id: ApiKeyId, at: datetime) -> None:
+        try:
+            await self._redis.hset(KEY, str(key_id), str(at.timestamp()))  # type: ignore[misc]
+        except (RedisError, OSError):
+            log.warning("api_key_usage.not_recorded")
+
+    async def pending_last_used(self, key_ids: list[ApiKeyId]) -> dict[ApiKeyId, datetime]:
+        if not key_ids:
+            return {}
+        try:
+            values = await self._redis.hmget(KEY, [str(k) for k in key_ids])  # type: ignore[misc]
+        except (RedisError, OSError):
+            return {}
+        return {
+            key: datetime.fromtimestamp(float(value), UTC)
+            for key, value in zip(key_ids, values, strict=True)
+            if value is not None
+        }
+
+    async def take_all(self) -> dict[ApiKeyId, datetime]:
+        flat = await self._take(keys=[KEY])
+        pairs = zip(flat[::2], flat[1::2], strict=True)
+        return {ApiKeyId(UUID(k.decode())): datetime.fromtimestamp(float(v), UTC) for k, v in pairs}

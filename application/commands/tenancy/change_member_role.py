@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.common.tenancy import WorkspaceActor, audit_by
+from application.ports.audit import AuditLog
+from application.ports.tenancy import WorkspaceRepository
+from application.ports.transaction import TransactionManager
+from domain.audit.entry import AuditAction
+from domain.identity.ids import UserId
+from domain.tenancy.errors import WorkspaceNotFound
+from domain.tenancy.roles import Permission, Role
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ChangeMemberRole:
+    actor: WorkspaceActor
+    user_id: UserId
+    role: str
+
+
+class ChangeMemberRoleHandler:
+    def __init__(
+        self, workspaces: WorkspaceRepository, audit: AuditLog, tx: TransactionManager
+    ) -> None:
+        self._workspaces = workspaces
+        self._audit = audit
+        self._tx = tx
+
+    async def execute(self, cmd: ChangeMemberRole) -> Role:
+        cmd.actor.require(Permission.MEMBERS_MANAGE)
+        role = Role.parse(cmd.role)
+        workspace = await self._workspaces.get(cmd.actor.workspace_id)
+        if workspace is None:
+            raise WorkspaceNotFound
+        previous = workspace.change_role(cmd.actor.user_id, cmd.user_id, role)
+        if previous is role:
+            return role
+        await self._workspaces.save(workspace)
+        await self._audit.record(
+            audit_by(
+                cmd.actor,
+                AuditAction.MEMBER_ROLE_CHANGED,
+                subject_user=cmd.user_id,
+                target_type="user",
+                target_id=cmd.user_id,
+                metadata={"from": previous.value, "to": role.value},
+            )
+        )
+        await self._tx.commit()
+        return role

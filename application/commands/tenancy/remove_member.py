@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from application.common.tenancy import WorkspaceActor, audit_by
+from application.ports.audit import AuditLog
+from application.ports.tenancy import WorkspaceRepository
+from application.ports.transaction import TransactionManager
+from domain.audit.entry import AuditAction
+from domain.identity.ids import UserId
+from domain.tenancy.errors import WorkspaceNotFound
+from domain.tenancy.roles import Permission
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveMember:
+    actor: WorkspaceActor
+    user_id: UserId
+
+
+class RemoveMemberHandler:
+    """Removing a member also disables the API keys they created here (their
+    keys act with their current role, which is now none)."""
+
+    def __init__(
+        self, workspaces: WorkspaceRepository, audit: AuditLog, tx: TransactionManager
+    ) -> None:
+        self._workspaces = workspaces
+        self._audit = audit
+        self._tx = tx
+
+    async def execute(self, cmd: RemoveMember) -> None:
+        cmd.actor.require(Permission.MEMBERS_MANAGE)
+        workspace = await self._workspaces.get(cmd.actor.workspace_id)
+        if workspace is None:
+            raise WorkspaceNotFound
+        role = workspace.remove_member(cmd.actor.user_id, cmd.user_id)
+        await self._workspaces.save(workspace)
+        await self._audit.record(
+            audit_by(
+                cmd.actor,
+                AuditAction.MEMBER_REMOVED,
+                subject_user=cmd.user_id,
+                target_type="user",
+                target_id=cmd.user_id,
+                metadata={"role": role.value},
+            )
+        )
+        await self._tx.commit()

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import hmac
+
+from application.common.tenancy import WorkspaceActor
+from application.ports.rate_limit import RateLimitDecision, RateLimiter, UsageRecorder
+from application.ports.security import SecretTokens
+from application.ports.system import Clock
+from application.ports.tenancy import ApiKeyLookup
+from domain.identity.api_key import (
+    LOOKUP_PREFIX_LENGTH,
+    SECRET_PREFIX,
+    InvalidApiKeyCredential,
+    RateLimited,
+)
+
+
+class AuthenticateApiKey:
+    """An ``sk-ss-`` secret to the workspace actor it stands for.
+
+    The key is looked up on every request (by its indexed prefix), so a
+    revocation, expiry, or a change of its creator's role applies at once on
+    every replica. The per-key rate limit is counted before anything else runs.
+    """
+
+    def __init__(
+        self,
+        keys: ApiKeyLookup,
+        secrets: SecretTokens,
+        limiter: RateLimiter,
+        usage: UsageRecorder,
+        clock: Clock,
+    ) -> None:
+        self._keys = keys
+        self._secrets = secrets
+        self._limiter = limiter
+        self._usage = usage
+        self._clock = clock
+        self.decision: RateLimitDecision | None = None
+
+    async def execute(self, secret: str) -> WorkspaceActor:
+        if not secret.startswith(SECRET_PREFIX) or not 40 <= len(secret) <= 100:
+            raise InvalidApiKeyCredential
+        presented = self._secrets.fingerprint(secret)
+        now = self._clock.now()
+        for key, creator_role in await self._keys.by_prefix(secret[:LOOKUP_PREFIX_LENGTH]):
+            if not hmac.compare_digest(key.secret_hash, presented):
+                continue
+            permissions = key.effective_permissions(creator_role)
+            if not key.is_usable(now) or creator_role is None or not permissions:
+                raise InvalidApiKeyCredential
+            if key.rate_limit_per_minute:
+                self.decision = await self._limiter.hit(
+                    f"api-key:{key.id}", limit=key.rate_limit_per_minute, window_seconds=60
+                )
+                if not self.decision.allowed:
+                    raise RateLimited(
+                        retry_after=max(1, round(self.decision.reset_after + 0.5)),
+                        limit=self.decision.limit,
+                    )
+            await self._usage.api_key_used(key.id, now)
+            return WorkspaceActor(
+                workspace_id=key.workspace_id,
+                user_id=key.created_by,
+                role=creator_role,
+                permissions=permissions,
+                api_key_id=key.id,
+            )
+        raise InvalidApiKeyCredential
