@@ -7,13 +7,15 @@ from typing import Any
 from dishka import AsyncContainer
 from dishka.integrations.litestar import DishkaRouter, LitestarProvider, setup_dishka
 from litestar import Litestar, Request, get
+from litestar.datastructures import MutableScopeHeaders
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import Message, Scope
 
 from entrypoints import __version__
 from entrypoints.config import Settings, load_settings
-from entrypoints.http.errors import EXCEPTION_HANDLERS
+from entrypoints.http.errors import EXCEPTION_HANDLERS, rate_limit_headers
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controller import AuthController
 from entrypoints.http.middleware import request_id_middleware
@@ -31,6 +33,19 @@ from entrypoints.observability import configure_logging
 class MetricsController(PrometheusController):
     path = "/metrics"
     opt = {"security": "public"}
+
+
+async def add_rate_limit_headers(message: Message, scope: Scope) -> None:
+    """A request made with a rate-limited API key reports where it stands."""
+    decision = scope.get("state", {}).get("rate_limit")
+    if message["type"] != "http.response.start" or decision is None:
+        return
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in rate_limit_headers(
+        decision.limit, decision.remaining, decision.reset_after
+    ).items():
+        if name not in headers:
+            headers[name] = value
 
 
 @get("/openapi.json", include_in_schema=False, opt={"security": "public"}, sync_to_thread=False)
@@ -75,6 +90,7 @@ def create_app(
             render_plugins=[ScalarRenderPlugin(path="/")],
         ),
         request_max_body_size=settings.max_request_body_bytes,
+        before_send=[add_rate_limit_headers],
         on_shutdown=[container.close],
         logging_config=None,  # structlog (entrypoints.observability) owns logging
         debug=False,

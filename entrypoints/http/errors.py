@@ -23,6 +23,7 @@ from domain.common.errors import (
     TooManyRequests,
     Unauthenticated,
 )
+from domain.identity.api_key import RateLimited
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -68,6 +69,16 @@ def problem(
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def rate_limit_headers(limit: int, remaining: int, reset_seconds: float) -> dict[str, str]:
+    """IETF draft-ietf-httpapi-ratelimit-headers: limit, what is left, seconds to reset."""
+    return {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(remaining),
+        "RateLimit-Reset": str(max(0, round(reset_seconds + 0.5))),
+        "RateLimit-Policy": f"{limit};w=60",
+    }
+
+
 def status_of(error: DomainError) -> int:
     for cls in type(error).__mro__:
         if cls in ERROR_STATUSES:
@@ -80,6 +91,8 @@ def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[
     headers: dict[str, str] = {}
     if isinstance(exc, TooManyRequests):
         headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, RateLimited):
+        headers.update(rate_limit_headers(exc.limit, 0, exc.retry_after))
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     errors = [{"field": exc.field, "message": exc.detail}] if exc.field else None

@@ -101,7 +101,7 @@ class HttpProvider(Provider):
             try:
                 actor = await authenticate_key.execute(secret)
             finally:
-                request.state.rate_limit = authenticate_key.decision
+                request.scope.setdefault("state", {})["rate_limit"] = authenticate_key.decision
             wanted = requested_workspace(request)
             if wanted is not None and wanted != actor.workspace_id:
                 raise WorkspaceNotFound
