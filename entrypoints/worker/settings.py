@@ -73,7 +73,9 @@ async def shutdown(ctx: dict[str, Any]) -> None:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
-    await ctx["container"].close()
+    container = ctx.get("container")
+    if container is not None:  # None when startup itself failed
+        await container.close()
     log.info("worker.stopped")
 
 
