@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from prometheus_client import Counter
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -13,6 +14,12 @@ from adapters.postgres.unit_of_work import SqlUnitOfWork
 from application.ports.audit import AuditEntryView, AuditFilter, AuditLog, AuditReader
 from application.ports.system import Clock, IdGenerator
 from domain.audit.entry import AuditEvent
+
+AUDITED = Counter(
+    "synapscale_audit_events_total",
+    "Audited events (sign-ins, sign-in failures, member changes, …) by action.",
+    ["action"],
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,11 +66,13 @@ class SqlAuditLog(AuditLog):
     async def record(self, event: AuditEvent) -> None:
         with translated():
             await self._uow.connection.execute(insert(audit_log).values(self._row(event)))
+        AUDITED.labels(event.action.value).inc()
 
     async def record_now(self, event: AuditEvent) -> None:
         with translated():
             async with self._engine.begin() as conn:
                 await conn.execute(insert(audit_log).values(self._row(event)))
+        AUDITED.labels(event.action.value).inc()
 
 
 class SqlAuditReader(AuditReader):
