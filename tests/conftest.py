@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +25,12 @@ from adapters.postgres.tables import metadata
 from entrypoints.cli.embedded import EmbeddedPostgres, EmbeddedRedis
 from entrypoints.cli.migrate import upgrade
 from entrypoints.config import Settings
+
+# Timing is not what these tests judge: a loaded CI machine must not fail them.
+hypothesis_settings.register_profile(
+    "synapscale", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("synapscale")
 
 TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789"
 

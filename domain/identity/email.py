@@ -24,14 +24,17 @@ class Email:
     @classmethod
     def parse(cls, raw: str) -> Email:
         text = unicodedata.normalize("NFC", raw).strip()
-        if len(text) > 254 or text.count("@") != 1:
+        if text.count("@") != 1:
             raise InvalidEmail("Enter a valid email address.", field="email")
         local, domain = text.rsplit("@", 1)
-        local = local.lower()
+        # Lower-casing can reorder combining marks: normalise again after it.
+        local = unicodedata.normalize("NFC", local.lower())
         try:
             domain = domain.lower().rstrip(".").encode("idna").decode("ascii")
         except UnicodeError as exc:
             raise InvalidEmail("The email domain is not valid.", field="email") from exc
+        if len(local) + 1 + len(domain) > 254:  # measured as stored, punycode included
+            raise InvalidEmail("The email address is too long.", field="email")
         labels = domain.split(".")
         if (
             not 1 <= len(local) <= 64

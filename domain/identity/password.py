@@ -59,8 +59,11 @@ class Password:
                 "This password is too common; choose one that is harder to guess.",
                 field=field,
             )
-        lowered = text.lower()
-        if any(word and len(word) >= 4 and lowered == word.lower() for word in context):
+        folded = text.casefold()
+        if any(
+            len(word) >= 4 and folded == unicodedata.normalize("NFKC", word).casefold()
+            for word in context
+        ):
             raise WeakPassword("The password must not be your email address or name.", field=field)
         return cls(text)
 

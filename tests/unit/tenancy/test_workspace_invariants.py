@@ -100,5 +100,7 @@ class MemberOperations(RuleBasedStateMachine):
         assert all(key == m.user_id for key, m in self.workspace.members.items())
 
 
-MemberOperations.TestCase.settings = settings(max_examples=300, stateful_step_count=40)
+MemberOperations.TestCase.settings = settings(
+    max_examples=300, stateful_step_count=40, deadline=None
+)
 TestMemberOperations = MemberOperations.TestCase
