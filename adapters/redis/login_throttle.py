@@ -21,18 +21,37 @@ end
 return wait
 """
 
-# KEYS: counters; ARGV[1]: window in ms. The window starts at the first failure.
-_RECORD = """
+# KEYS: counters; ARGV[1]: window in ms, then the limit per key. Refuses
+# (returns the wait) when a key is at its limit; otherwise counts on every key.
+# The window starts at the first attempt.
+_ATTEMPT = """
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local count = tonumber(redis.call('GET', key) or '0')
+  if count >= tonumber(ARGV[i + 1]) then
+    local ttl = redis.call('PTTL', key)
+    if ttl > wait then wait = ttl end
+  end
+end
+if wait > 0 then return wait end
 for _, key in ipairs(KEYS) do
-  local count = redis.call('INCR', key)
-  if count == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+  if redis.call('INCR', key) == 1 then redis.call('PEXPIRE', key, ARGV[1]) end
+end
+return 0
+"""
+
+# KEYS[1] the account: cleared; KEYS[2..] un-counted once.
+_FORGIVE = """
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+  if tonumber(redis.call('GET', KEYS[i]) or '0') > 0 then redis.call('DECR', KEYS[i]) end
 end
 return 0
 """
 
 
 class RedisLoginThrottle(LoginThrottle):
-    """Fixed windows of failed logins per account and per client address.
+    """Fixed windows of sign-in attempts per account and per client address.
 
     Keys are hashed so no address or email sits in Redis in clear. When Redis
     is unreachable the throttle fails closed (503) rather than allowing
@@ -46,7 +65,8 @@ class RedisLoginThrottle(LoginThrottle):
         self._window_ms = window_seconds * 1000
         self._limits = {"account": per_account, "address": per_address}
         self._retry_after = redis.register_script(_RETRY_AFTER)
-        self._record = redis.register_script(_RECORD)
+        self._attempt = redis.register_script(_ATTEMPT)
+        self._forgive = redis.register_script(_FORGIVE)
 
     def _key(self, key: str) -> str:
         return "ss:login-failures:" + hashlib.sha256(key.encode()).hexdigest()[:32]
@@ -65,9 +85,21 @@ class RedisLoginThrottle(LoginThrottle):
             raise StorageUnavailable("The sign-in throttle is unavailable; try again.") from exc
         return -(-wait_ms // 1000) if wait_ms > 0 else None
 
-    async def record_failure(self, keys: list[str]) -> None:
+    async def attempt(self, keys: list[str]) -> int | None:
         try:
-            await self._record(keys=[self._key(k) for k in keys], args=[self._window_ms])
+            wait_ms = int(
+                await self._attempt(
+                    keys=[self._key(k) for k in keys],
+                    args=[self._window_ms, *(self._limit(k) for k in keys)],
+                )
+            )
+        except (RedisError, OSError) as exc:
+            raise StorageUnavailable("The sign-in throttle is unavailable; try again.") from exc
+        return -(-wait_ms // 1000) if wait_ms > 0 else None
+
+    async def forgive(self, keys: list[str]) -> None:
+        try:
+            await self._forgive(keys=[self._key(k) for k in keys])
         except (RedisError, OSError) as exc:
             raise StorageUnavailable("The sign-in throttle is unavailable; try again.") from exc
 

@@ -98,14 +98,25 @@ class SessionCache(Protocol):
 
 
 class LoginThrottle(Protocol):
-    """Counts failed logins per key (account, client address) in a window."""
+    """Counts sign-in attempts per key (account, client address) in a window.
+
+    ``attempt`` checks and counts in one atomic step, so a burst of concurrent
+    guesses gets exactly the allowance, not one per request in flight; a
+    successful sign-in is then forgiven.
+    """
 
     @abstractmethod
     async def retry_after(self, keys: list[str]) -> int | None:
         """Seconds until a blocked key may try again; None when none is blocked."""
 
     @abstractmethod
-    async def record_failure(self, keys: list[str]) -> None: ...
+    async def attempt(self, keys: list[str]) -> int | None:
+        """Refuse (the wait in seconds) if a key is blocked; else count one attempt on each."""
+
+    @abstractmethod
+    async def forgive(self, keys: list[str]) -> None:
+        """The attempt succeeded: the first key (the account) is cleared, the others
+        (the address) un-count it."""
 
     @abstractmethod
     async def clear(self, key: str) -> None: ...

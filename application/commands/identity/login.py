@@ -64,7 +64,7 @@ class LoginHandler:
         keys = [account_key]
         if cmd.client_address:
             keys.append("address:" + cmd.client_address)
-        retry_after = await self._throttle.retry_after(keys)
+        retry_after = await self._throttle.attempt(keys)
         if retry_after is not None:
             raise TooManyLoginAttempts(retry_after=retry_after)
 
@@ -74,7 +74,6 @@ class LoginHandler:
         if not await self._hasher.verify(user.password_hash if user else None, password) or (
             user is None
         ):
-            await self._throttle.record_failure(keys)
             await self._audit.record_now(
                 AuditEvent(
                     action=AuditAction.LOGIN_FAILED,
@@ -113,7 +112,7 @@ class LoginHandler:
             )
         )
         await self._tx.commit()
-        await self._throttle.clear(account_key)
+        await self._throttle.forgive(keys)
         access = self._issuer.issue(user.id, session.id, now)
         return TokenPair(
             access_token=access.token,
