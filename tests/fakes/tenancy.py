@@ -470,4 +470,3 @@ class InMemoryUsageRecorder(UsageRecorder):
             row.last_used_at = max(row.last_used_at or used_at, used_at)
             written += 1
         return written
-
