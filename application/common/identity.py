@@ -9,6 +9,8 @@ from uuid import UUID
 
 from application.ports.identity import SessionRepository
 from application.ports.mail import MailMessage
+from domain.identity.email import Email
+from domain.identity.errors import InvalidEmail
 from domain.identity.ids import SessionId, UserId
 from domain.identity.session import RevokeReason
 from domain.identity.user import User
@@ -78,7 +80,13 @@ class TokenPair:
 
 
 def account_throttle_key(email: str) -> str:
-    return "account:" + email.strip().lower()
+    """One key per account, however its address is spelled (case, Unicode
+    form, punycode, a trailing dot): the same normalisation as the lookup."""
+    try:
+        canonical = Email.parse(email).value
+    except InvalidEmail:
+        canonical = email.strip().lower()
+    return "account:" + canonical
 
 
 async def revoke_sessions(

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
 from domain.common.events import Aggregate
+from domain.common.text import display_name
 from domain.identity.email import Email
 from domain.identity.errors import InvalidName
 from domain.identity.events import (
@@ -26,16 +26,7 @@ class UserName:
 
     @classmethod
     def parse(cls, raw: str) -> UserName:
-        text = unicodedata.normalize("NFC", raw).strip()
-        if not text:
-            raise InvalidName("The name must not be empty.", field="name")
-        if len(text) > NAME_MAX_LENGTH:
-            raise InvalidName(
-                f"The name must be at most {NAME_MAX_LENGTH} characters long.", field="name"
-            )
-        if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in text):
-            raise InvalidName("The name must not contain control characters.", field="name")
-        return cls(text)
+        return cls(display_name(raw, max_length=NAME_MAX_LENGTH, error=InvalidName, field="name"))
 
 
 @dataclass(kw_only=True, eq=False)

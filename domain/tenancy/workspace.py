@@ -8,11 +8,11 @@ workspace one does not belong to is indistinguishable from none.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.common.events import Aggregate
+from domain.common.text import display_name
 from domain.identity.ids import UserId
 from domain.tenancy.errors import (
     AlreadyMember,
@@ -38,18 +38,9 @@ class WorkspaceName:
 
     @classmethod
     def parse(cls, raw: str) -> WorkspaceName:
-        text = unicodedata.normalize("NFC", raw).strip()
-        if not text:
-            raise InvalidWorkspaceName("The name must not be empty.", field="name")
-        if len(text) > NAME_MAX_LENGTH:
-            raise InvalidWorkspaceName(
-                f"The name must be at most {NAME_MAX_LENGTH} characters long.", field="name"
-            )
-        if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in text):
-            raise InvalidWorkspaceName(
-                "The name must not contain control characters.", field="name"
-            )
-        return cls(text)
+        return cls(
+            display_name(raw, max_length=NAME_MAX_LENGTH, error=InvalidWorkspaceName, field="name")
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -123,6 +123,8 @@ def _field_errors(exc: ValidationException) -> list[dict[str, str]]:
         if named:  # msgspec names the offending field in the message, not the path
             field = f"{field}.{named['name']}" if field else named["name"]
         field = field or "body"
+        if message in {"'data'", '"data"'}:  # Litestar's word for a missing body
+            message = "A JSON request body is required."
         found.append(
             {"field": field, "message": message, "source": str(item.get("source", "body"))}
         )

@@ -28,6 +28,7 @@ from application.queries.identity.get_me import GetMe, GetMeHandler
 from application.queries.identity.list_sessions import ListSessions, ListSessionsHandler
 from domain.identity.ids import SessionId
 from entrypoints.http.identity.schemas import (
+    AcceptedOut,
     ChangePasswordIn,
     EmailIn,
     LoginIn,
@@ -79,11 +80,12 @@ class AuthController(Controller):
         caller: FromDishka[OptionalUser],
         handler: FromDishka[ResendVerificationHandler],
         data: JSONBody[ResendVerificationIn | None] = None,
-    ) -> None:
+    ) -> AcceptedOut:
         if caller.user is not None:
             await handler.execute(ResendVerification(user_id=caller.user.user_id))
         else:
             await handler.execute(ResendVerification(email=data.email if data else None))
+        return AcceptedOut()
 
     @post("/login", status_code=HTTP_200_OK, opt=PUBLIC)
     async def login(
@@ -139,8 +141,9 @@ class AuthController(Controller):
     @post("/forgot-password", status_code=HTTP_202_ACCEPTED, opt=PUBLIC)
     async def forgot_password(
         self, data: JSONBody[EmailIn], handler: FromDishka[ForgotPasswordHandler]
-    ) -> None:
+    ) -> AcceptedOut:
         await handler.execute(ForgotPassword(email=data.email))
+        return AcceptedOut()
 
     @post("/reset-password", status_code=HTTP_204_NO_CONTENT, opt=PUBLIC)
     async def reset_password(

@@ -122,3 +122,9 @@ class SessionOut(msgspec.Struct, kw_only=True):
 
 class SessionsOut(msgspec.Struct, kw_only=True):
     items: list[SessionOut]
+
+
+class AcceptedOut(msgspec.Struct, kw_only=True):
+    """202: the request is taken; whether a mail goes out is not disclosed."""
+
+    status: Literal["accepted"] = "accepted"
