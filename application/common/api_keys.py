@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 
 from application.common.tenancy import WorkspaceActor
 from application.ports.rate_limit import RateLimitDecision, RateLimiter, UsageRecorder
@@ -55,7 +56,7 @@ class AuthenticateApiKey:
                 )
                 if not self.decision.allowed:
                     raise RateLimited(
-                        retry_after=max(1, round(self.decision.reset_after + 0.5)),
+                        retry_after=max(1, math.ceil(self.decision.reset_after)),
                         limit=self.decision.limit,
                     )
             await self._usage.api_key_used(key.id, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from http import HTTPStatus
 from typing import Any
@@ -74,7 +75,7 @@ def rate_limit_headers(limit: int, remaining: int, reset_seconds: float) -> dict
     return {
         "RateLimit-Limit": str(limit),
         "RateLimit-Remaining": str(remaining),
-        "RateLimit-Reset": str(max(0, round(reset_seconds + 0.5))),
+        "RateLimit-Reset": str(max(0, math.ceil(reset_seconds))),
         "RateLimit-Policy": f"{limit};w=60",
     }
 
