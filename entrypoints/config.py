@@ -16,13 +16,16 @@ import msgspec
 from dotenv import dotenv_values
 
 from adapters.security.passwords import OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
+from application.common.files import FileSettings
 from application.common.identity import IdentitySettings
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0000"
+DEV_FILE_SIGNING_KEY = "dev-only-insecure-file-signing-key-change-me"
 KNOWN_DEFAULT_SECRETS = frozenset(
     {
         "",
         DEV_JWT_SECRET,
+        DEV_FILE_SIGNING_KEY,
         "change-me",
         "changeme",
         "secret",
@@ -81,6 +84,16 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout_seconds: float = 15.0
 
+    file_storage_dir: str = ""
+    file_max_upload_bytes: int = 1 << 30
+    file_workspace_quota_bytes: int = 10 << 30
+    file_allowed_extensions: str = (
+        "png,jpg,jpeg,gif,webp,pdf,txt,csv,tsv,md,json,jsonl,yaml,yml,log,xml,html,htm,svg,"
+        "docx,xlsx,pptx,zip,mp3,wav,mp4"
+    )
+    file_url_ttl_seconds: int = 900
+    file_signing_key: str = DEV_FILE_SIGNING_KEY
+
     outbox_poll_seconds: float = 0.5
     outbox_max_attempts: int = 12
     worker_concurrency: int = 10
@@ -97,6 +110,24 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     @property
     def mail_path(self) -> Path:
         return Path(self.mail_dir or os.path.join(self.data_dir, "mail"))
+
+    @property
+    def file_storage_path(self) -> Path:
+        return Path(self.file_storage_dir or os.path.join(self.data_dir, "files"))
+
+    @property
+    def files(self) -> FileSettings:
+        return FileSettings(
+            max_upload_bytes=self.file_max_upload_bytes,
+            workspace_quota_bytes=self.file_workspace_quota_bytes,
+            allowed_extensions=frozenset(
+                e.strip().lower().lstrip(".")
+                for e in self.file_allowed_extensions.split(",")
+                if e.strip()
+            ),
+            url_ttl_seconds=self.file_url_ttl_seconds,
+            public_url=self.base_url,
+        )
 
     @property
     def identity(self) -> IdentitySettings:
@@ -118,9 +149,15 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             )
         if len(self.jwt_secret.encode()) < 32:
             problems.append("JWT_SECRET must be at least 32 bytes")
+        if len(self.file_signing_key.encode()) < 32:
+            problems.append("FILE_SIGNING_KEY must be at least 32 bytes")
         if self.is_production:
             if self.jwt_secret.strip().lower() in KNOWN_DEFAULT_SECRETS:
                 problems.append("JWT_SECRET is missing, empty or a known default")
+            if self.file_signing_key.strip().lower() in KNOWN_DEFAULT_SECRETS:
+                problems.append("FILE_SIGNING_KEY is missing, empty or a known default")
+            if self.file_signing_key == self.jwt_secret:
+                problems.append("FILE_SIGNING_KEY must differ from JWT_SECRET")
             if not self.database_url or not self.redis_url:
                 problems.append("DATABASE_URL and REDIS_URL are required in production")
             if self.mail_backend == "smtp" and self.smtp_username and not self.smtp_password:

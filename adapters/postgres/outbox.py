@@ -22,6 +22,7 @@ from prometheus_client import Counter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+import domain.files.file
 import domain.identity.events
 import domain.tenancy.events  # noqa: F401
 from adapters.postgres.tables import outbox

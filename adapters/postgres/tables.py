@@ -1,6 +1,7 @@
 """Every table, defined once. Alembic autogenerates migrations from this."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -227,4 +228,54 @@ audit_log = Table(
     Column("metadata", JSONB, nullable=False),
     Index("ix_audit_log_workspace", "workspace_id", "id"),
     Index("ix_audit_log_subject", "subject_user_id", "id"),
+)
+
+files = Table(
+    "files",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("filename", Text, nullable=False),
+    Column("category", Text),
+    Column("tags", ARRAY(Text), nullable=False),
+    Column("description", Text),
+    Column("is_public", Boolean, nullable=False),
+    Column("created_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
+    _ts("created_at"),
+    _ts("updated_at"),
+    Column("current_version", Integer, nullable=False),
+    Index("ix_files_workspace_id_id", "workspace_id", "id"),
+    Index("ix_files_tags", "tags", postgresql_using="gin"),
+)
+
+file_versions = Table(
+    "file_versions",
+    metadata,
+    Column(
+        "file_id",
+        UUID(as_uuid=True),
+        ForeignKey("files.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("number", Integer, primary_key=True),
+    # Denormalised so the quota is one indexed sum per workspace.
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("storage_key", Text, nullable=False, unique=True),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", Text, nullable=False),
+    Column("content_type", Text, nullable=False),
+    Column("filename", Text, nullable=False),
+    Column("created_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
+    _ts("created_at"),
 )

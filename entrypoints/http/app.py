@@ -16,6 +16,7 @@ from litestar.types import Message, Scope
 from entrypoints import __version__
 from entrypoints.config import Settings, load_settings
 from entrypoints.http.errors import EXCEPTION_HANDLERS, rate_limit_headers
+from entrypoints.http.files.controller import FileController
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controller import AuthController
 from entrypoints.http.middleware import request_id_middleware
@@ -76,6 +77,7 @@ def create_app(
                     InvitationController,
                     ApiKeyController,
                     AuditController,
+                    FileController,
                 ],
             ),
             MetricsController,

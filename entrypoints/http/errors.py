@@ -24,12 +24,15 @@ from domain.common.errors import (
     TooManyRequests,
     Unauthenticated,
 )
+from domain.files.errors import InvalidSignature, UnsupportedFileType
 from domain.identity.api_key import RateLimited
 
 PROBLEM_JSON = "application/problem+json"
 
-# Domain error class -> HTTP status. The first base class listed wins.
+# Domain error class -> HTTP status. The most specific class in the error's MRO wins.
 ERROR_STATUSES: dict[type[DomainError], int] = {
+    UnsupportedFileType: 415,
+    InvalidSignature: 403,
     InvalidInput: 422,
     BadRequest: 400,
     Unauthenticated: 401,

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from dishka import Provider, Scope, provide_all
 
+from application.commands.files.add_version import AddFileVersionHandler
+from application.commands.files.delete_file import DeleteFileHandler
+from application.commands.files.release_blobs import ReleaseBlobsHandler
+from application.commands.files.restore_version import RestoreVersionHandler
+from application.commands.files.update_file import UpdateFileHandler
+from application.commands.files.upload_file import UploadFileHandler
 from application.commands.identity.change_password import ChangePasswordHandler
 from application.commands.identity.delete_account import DeleteAccountHandler
 from application.commands.identity.forgot_password import ForgotPasswordHandler
@@ -35,6 +41,13 @@ from application.common.api_keys import AuthenticateApiKey
 from application.common.authentication import AuthenticateAccessToken
 from application.common.tenancy import ResolveWorkspace
 from application.queries.audit.list_audit_log import ListAuditLogHandler
+from application.queries.files.downloads import (
+    GetDownloadLinkHandler,
+    OpenPublicFileHandler,
+    OpenSignedDownloadHandler,
+)
+from application.queries.files.get_file import GetFileHandler, ListVersionsHandler
+from application.queries.files.list_files import ListFilesHandler
 from application.queries.identity.get_me import GetMeHandler
 from application.queries.identity.list_sessions import ListSessionsHandler
 from application.queries.tenancy.get_workspace import GetWorkspaceHandler
@@ -87,4 +100,17 @@ class HandlersProvider(Provider):
         ListMembersHandler,
         ListWorkspacesHandler,
         ListAuditLogHandler,
+        # files
+        AddFileVersionHandler,
+        DeleteFileHandler,
+        ReleaseBlobsHandler,
+        RestoreVersionHandler,
+        UpdateFileHandler,
+        UploadFileHandler,
+        GetDownloadLinkHandler,
+        OpenPublicFileHandler,
+        OpenSignedDownloadHandler,
+        GetFileHandler,
+        ListVersionsHandler,
+        ListFilesHandler,
     )

@@ -12,6 +12,7 @@ from adapters.mail.files import FileMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.postgres.audit import RequestOrigin, SqlAuditLog, SqlAuditReader
 from adapters.postgres.engine import create_engine
+from adapters.postgres.files import SqlFileReader, SqlFileRepository
 from adapters.postgres.identity import (
     SqlIdentityReader,
     SqlOneTimeTokenRepository,
@@ -33,10 +34,22 @@ from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.redis.session_cache import RedisSessionCache
 from adapters.redis.usage import RedisUsageRecorder
 from adapters.security.passwords import Argon2PasswordHasher
+from adapters.security.signing import HmacUrlSigner
 from adapters.security.tokens import JwtAccessTokens, RandomSecretTokens
+from adapters.storage.local import LocalFileStorage
+from adapters.storage.sniffer import PuremagicSniffer
 from adapters.system import SystemClock, UuidV7Generator
+from application.common.files import FileSettings
 from application.common.identity import IdentitySettings
 from application.ports.audit import AuditLog, AuditReader
+from application.ports.files import (
+    BlobReferences,
+    ContentSniffer,
+    FileReader,
+    FileRepository,
+    FileStorage,
+    UrlSigner,
+)
 from application.ports.identity import (
     LoginThrottle,
     OneTimeTokenRepository,
@@ -138,6 +151,20 @@ class InfrastructureProvider(Provider):
         )
 
     @provide
+    def file_settings(self, settings: Settings) -> FileSettings:
+        return settings.files
+
+    @provide
+    def file_storage(self, settings: Settings) -> FileStorage:
+        return LocalFileStorage(settings.file_storage_path)
+
+    sniffer = provide(PuremagicSniffer, provides=ContentSniffer)
+
+    @provide
+    def url_signer(self, settings: Settings) -> UrlSigner:
+        return HmacUrlSigner(settings.file_signing_key)
+
+    @provide
     def rate_limiter(self, redis: Redis) -> RateLimiter:
         return RedisRateLimiter(redis)
 
@@ -211,6 +238,16 @@ class PersistenceProvider(Provider):
     audit_log = provide(SqlAuditLog, provides=AuditLog)
     audit_reader = provide(SqlAuditReader, provides=AuditReader)
     tenancy_reader = provide(SqlTenancyReader)
+    files = provide(SqlFileRepository, provides=FileRepository)
+    file_reader = provide(SqlFileReader)
+
+    @provide
+    def file_reads(self, reader: SqlFileReader) -> FileReader:
+        return reader
+
+    @provide
+    def blob_references(self, reader: SqlFileReader) -> BlobReferences:
+        return reader
 
     @provide
     def workspace_reader(self, reader: SqlTenancyReader) -> WorkspaceReader:

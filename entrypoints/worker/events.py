@@ -8,15 +8,17 @@ from uuid import UUID
 
 from dishka import AsyncContainer
 
+from application.commands.files.release_blobs import ReleaseBlobs, ReleaseBlobsHandler
 from application.commands.identity.send_account_mail import SendAccountMail, SendAccountMailHandler
 from application.commands.tenancy.send_invitation_mail import (
     SendInvitationMail,
     SendInvitationMailHandler,
 )
 from domain.common.events import DomainEvent
+from domain.files.file import BlobsReleased
 from domain.identity.events import EmailVerificationRequested, PasswordResetRequested
 from domain.identity.one_time_token import TokenPurpose
-from domain.tenancy.events import InvitationCreated
+from domain.tenancy.events import InvitationCreated, WorkspaceDeleted
 
 
 class EventDispatcher:
@@ -39,3 +41,9 @@ class EventDispatcher:
                 case InvitationCreated(invitation_id=invitation_id):
                     invite = await request.get(SendInvitationMailHandler)
                     await invite.execute(SendInvitationMail(invitation_id=invitation_id))
+                case BlobsReleased(keys=keys):
+                    blobs = await request.get(ReleaseBlobsHandler)
+                    await blobs.execute(ReleaseBlobs(keys=keys))
+                case WorkspaceDeleted(workspace_id=workspace_id):
+                    blobs = await request.get(ReleaseBlobsHandler)
+                    await blobs.execute(ReleaseBlobs(workspace_id=workspace_id))

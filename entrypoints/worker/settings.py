@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from adapters.postgres.maintenance import Pruner, flush_key_usage
 from adapters.postgres.outbox import OutboxRelay
 from adapters.redis.usage import RedisUsageRecorder
+from application.commands.files.release_blobs import ReleaseBlobs, ReleaseBlobsHandler
 from application.ports.system import Clock
 from domain.common.errors import StorageUnavailable
 from entrypoints.config import Settings, load_settings
@@ -92,6 +93,17 @@ async def prune_expired(ctx: dict[str, Any]) -> dict[str, int]:
     return dict(vars(pruned))
 
 
+async def reconcile_blobs(ctx: dict[str, Any]) -> int:
+    """Delete blobs no version row references (an upload killed midway, a lost event)."""
+    container = ctx["container"]
+    async with container() as request:
+        handler = await request.get(ReleaseBlobsHandler)
+        removed = await handler.execute(ReleaseBlobs())
+    if removed:
+        log.info("files.stray_blobs_removed", count=removed)
+    return int(removed)
+
+
 async def flush_api_key_usage(ctx: dict[str, Any]) -> int:
     """Write the API keys' batched ``last_used_at`` to the database."""
     container = ctx["container"]
@@ -116,6 +128,14 @@ def worker_settings(settings: Settings) -> dict[str, Any]:
                 unique=True,
                 timeout=600,
                 max_tries=5,
+            ),
+            cron(
+                reconcile_blobs,
+                minute=47,
+                second=0,
+                unique=True,
+                timeout=1800,
+                max_tries=3,
             ),
             cron(
                 flush_api_key_usage,

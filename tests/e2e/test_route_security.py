@@ -29,6 +29,7 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
         "role": "member",
     },
     ("POST", "/api/v1/api-keys"): {"name": "ci"},
+    ("PATCH", "/api/v1/files/{file_id}"): {"description": "renamed"},
 }
 
 
@@ -120,6 +121,8 @@ async def call(
         .replace("{user_id}", team.owner_id)
         .replace("{invitation_id}", str(uuid.uuid4()))
         .replace("{key_id}", str(uuid.uuid4()))
+        .replace("{file_id}", str(uuid.uuid4()))
+        .replace("{number}", "1")
     )
     body = BODIES.get((method, path))
     if body and body.get("user_id") == "OWNER":

@@ -4,11 +4,17 @@ from pathlib import Path
 
 import pytest
 
-from entrypoints.config import DEV_JWT_SECRET, ConfigurationError, load_settings
+from entrypoints.config import (
+    DEV_FILE_SIGNING_KEY,
+    DEV_JWT_SECRET,
+    ConfigurationError,
+    load_settings,
+)
 
 STRONG = "Vq3x8WmZ0pL2rT6yK1nB5cD9fG4hJ7sA-strong-enough"
 PRODUCTION = {
     "APP_ENV": "production",
+    "FILE_SIGNING_KEY": "another-strong-key-for-signing-file-links-0123",
     "DATABASE_URL": "postgresql://db/app",
     "REDIS_URL": "redis://cache:6379/0",
 }
@@ -70,3 +76,16 @@ def test_the_example_env_file_loads_as_it_is() -> None:
     example = Path(__file__).resolve().parents[2] / ".env.example"
     settings = load_settings({}, env_file=example)
     assert settings.jwt_secret == DEV_JWT_SECRET  # empty means unset
+
+
+@pytest.mark.parametrize("key", ["", DEV_FILE_SIGNING_KEY, "change-me"])
+def test_production_refuses_a_missing_or_default_file_signing_key(key: str) -> None:
+    env = {**PRODUCTION, "JWT_SECRET": STRONG, "FILE_SIGNING_KEY": key}
+    with pytest.raises(ConfigurationError, match="FILE_SIGNING_KEY"):
+        load_settings(env, env_file=None)
+
+
+def test_production_refuses_one_key_for_tokens_and_file_links() -> None:
+    env = {**PRODUCTION, "JWT_SECRET": STRONG, "FILE_SIGNING_KEY": STRONG}
+    with pytest.raises(ConfigurationError, match="FILE_SIGNING_KEY must differ"):
+        load_settings(env, env_file=None)

@@ -1,0 +1,127 @@
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from application.common.tenancy import WorkspaceActor
+from application.ports.files import ContentSniffer, FileRepository, FileStorage, UploadPart
+from domain.files.errors import (
+    FileNotFound,
+    FileTooLarge,
+    InvalidFileMetadata,
+    StorageQuotaExceeded,
+)
+from domain.files.file import StoredFile
+from domain.files.ids import FileId
+from domain.files.names import extension_of, sanitize_filename
+from domain.files.types import check_type
+from domain.tenancy.ids import WorkspaceId
+from domain.tenancy.roles import Permission
+
+SNIFF_BYTES = 8192
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FileSettings:
+    max_upload_bytes: int
+    workspace_quota_bytes: int
+    allowed_extensions: frozenset[str]
+    url_ttl_seconds: int
+    public_url: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReceivedBlob:
+    key: str
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+async def receive_blob(
+    part: UploadPart,
+    *,
+    key: str,
+    storage: FileStorage,
+    sniffer: ContentSniffer,
+    settings: FileSettings,
+    room: int,
+) -> ReceivedBlob:
+    """Stream one file part into storage under ``key`` while checking it.
+
+    The first bytes decide the type; size and SHA-256 are computed on the way
+    through; going over the size limit or the workspace's remaining ``room``
+    stops the upload at once. On any failure the storage keeps nothing.
+    """
+    filename = sanitize_filename(part.filename or "")
+    head = b""
+    chunks = part.chunks
+    async for chunk in chunks:
+        head += chunk
+        if len(head) >= SNIFF_BYTES:
+            break
+    content_type = check_type(
+        extension=extension_of(filename),
+        allowed=settings.allowed_extensions,
+        declared=part.content_type,
+        head=head[:SNIFF_BYTES],
+        sniffed=sniffer.sniff(head[:SNIFF_BYTES]),
+    )
+    digest = hashlib.sha256()
+    size = 0
+
+    def count(chunk: bytes) -> bytes:
+        nonlocal size
+        size += len(chunk)
+        if size > settings.max_upload_bytes:
+            raise FileTooLarge(
+                f"The file is larger than the {settings.max_upload_bytes:,} bytes allowed.",
+                field="file",
+            )
+        if size > room:
+            raise StorageQuotaExceeded(
+                "The workspace's storage quota would be exceeded.", field="file"
+            )
+        digest.update(chunk)
+        return chunk
+
+    async def checked() -> AsyncIterator[bytes]:
+        if head:
+            yield count(head)
+        async for chunk in chunks:
+            if chunk:
+                yield count(chunk)
+
+    await storage.write(key, checked())
+    return ReceivedBlob(
+        key=key, filename=filename, content_type=content_type, size=size, sha256=digest.hexdigest()
+    )
+
+
+def storage_key(workspace_id: WorkspaceId, blob_id: object) -> str:
+    """Generated, never derived from the client's name; grouped by workspace so a
+    deleted workspace's blobs go by prefix."""
+    return f"{workspace_id}/{blob_id}"
+
+
+async def read_field(part: UploadPart, limit: int = 16_384) -> str:
+    data = b""
+    async for chunk in part.chunks:
+        data += chunk
+        if len(data) > limit:
+            raise InvalidFileMetadata(f"The field {part.name} is too long.", field=part.name)
+    return data.decode("utf-8", errors="replace")
+
+
+async def editable_file(
+    files: FileRepository, actor: WorkspaceActor, file_id: FileId
+) -> StoredFile:
+    """The file, locked, if the actor may change it: its uploader or an admin."""
+    actor.require(Permission.RESOURCES_WRITE)
+    file = await files.get(actor.workspace_id, file_id)
+    if file is None:
+        raise FileNotFound
+    file.ensure_editable_by(actor.user_id, actor.role)
+    return file

@@ -1,0 +1,4 @@
+from typing import NewType
+from uuid import UUID
+
+FileId = NewType("FileId", UUID)
