@@ -10,7 +10,7 @@ endif
 PY := .venv/bin/python
 PACKAGES := domain application adapters entrypoints
 
-.PHONY: help uv install run api worker migrate test check lint types contracts pytest fmt bench clean
+.PHONY: help uv install run api worker migrate test check lint types contracts pytest fmt bench bench-files clean
 
 help:
 	@echo "make run      API + worker (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)"
@@ -19,6 +19,7 @@ help:
 	@echo "make fmt      format and autofix"
 	@echo "make api | worker | migrate    one piece at a time (URLs from the environment or .env)"
 	@echo "make bench    throughput and latency against a running server"
+	@echo "make bench-files  upload/download throughput vs a disk copy, API RSS during uploads"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -63,6 +64,9 @@ fmt: install
 
 bench: install
 	$(PY) -m bench.http_bench
+
+bench-files: install
+	$(PY) -m bench.files_bench
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache

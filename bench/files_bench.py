@@ -1,0 +1,271 @@
+"""``make bench-files``: upload and download throughput against a plain disk copy.
+
+Starts its own server (as ``make bench`` does: embedded PostgreSQL and Redis, a
+fresh DATA_DIR, the server pinned to CPU 1 when possible), signs a user in,
+then for each size (default 1 MB, 100 MB, 1 GB):
+
+- writes a source file of that size (a zip signature, then random bytes);
+- times ``shutil.copyfile`` of it on the same disk (the yardstick);
+- uploads it (a streamed multipart body, never held in memory) and times it,
+  sampling the API process's RSS every 20 ms;
+- downloads it through a signed link into a file and times that;
+- checks the SHA-256 the server reports and the downloaded bytes.
+
+Prints the table and saves it to ``bench/results/files-<timestamp>.txt``.
+
+Environment: BENCH_FILE_SIZES (comma-separated bytes, default 1e6,1e8,1e9).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from bench.http_bench import (
+    HOST,
+    RESULTS,
+    ROOT,
+    BenchError,
+    Server,
+    cpu_model,
+    cpu_plan,
+    free_port,
+    git_revision,
+    register_and_login,
+)
+
+CHUNK = 1 << 20
+BOUNDARY = "synapscale-bench-boundary-7f3a"
+
+
+@dataclass
+class Row:
+    size: int
+    copy_s: float
+    upload_s: float
+    download_s: float
+    rss_before: int
+    rss_peak: int
+
+
+def make_source(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "wb") as out:
+        head = b"PK\x03\x04" + os.urandom(min(size, CHUNK) - 4)
+        out.write(head)
+        digest.update(head)
+        written = len(head)
+        while written < size:
+            block = os.urandom(min(CHUNK, size - written))
+            out.write(block)
+            digest.update(block)
+            written += len(block)
+        out.flush()
+        os.fsync(out.fileno())
+    return digest.hexdigest()
+
+
+def api_pid(server: Server) -> int:
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if (
+            b"entrypoints.cli" in cmdline
+            and b"api" in cmdline
+            and str(server.data_dir).encode() in environ
+        ):
+            return int(entry.name)
+    raise BenchError("the API process was not found")
+
+
+def rss(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+class RssSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            self.peak = max(self.peak, rss(self.pid))
+            time.sleep(0.02)
+
+
+def upload(port: int, token: str, source: Path, name: str) -> tuple[float, dict[str, object]]:
+    head = (
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    ).encode()
+    tail = f"\r\n--{BOUNDARY}--\r\n".encode()
+    length = len(head) + source.stat().st_size + len(tail)
+    conn = http.client.HTTPConnection(HOST, port, timeout=600)
+    began = time.perf_counter()
+    conn.putrequest("POST", "/api/v1/files/upload")
+    conn.putheader("Authorization", f"Bearer {token}")
+    conn.putheader("Content-Type", f"multipart/form-data; boundary={BOUNDARY}")
+    conn.putheader("Content-Length", str(length))
+    conn.endheaders()
+    conn.send(head)
+    with open(source, "rb") as data:
+        while block := data.read(CHUNK):
+            conn.send(block)
+    conn.send(tail)
+    response = conn.getresponse()
+    body = response.read()
+    elapsed = time.perf_counter() - began
+    conn.close()
+    if response.status != 201:
+        raise BenchError(f"upload answered {response.status}: {body[:300]!r}")
+    return elapsed, json.loads(body)
+
+
+def download(port: int, token: str, file_id: str, target: Path) -> tuple[float, str]:
+    conn = http.client.HTTPConnection(HOST, port, timeout=600)
+    conn.request(
+        "GET", f"/api/v1/files/{file_id}/download", headers={"Authorization": f"Bearer {token}"}
+    )
+    link = json.loads(conn.getresponse().read())
+    url = urlsplit(link["url"])
+    digest = hashlib.sha256()
+    began = time.perf_counter()
+    conn.request("GET", f"{url.path}?{url.query}")
+    response = conn.getresponse()
+    if response.status != 200:
+        raise BenchError(f"download answered {response.status}")
+    with open(target, "wb") as out:
+        while block := response.read(CHUNK):
+            out.write(block)
+            digest.update(block)
+        out.flush()
+        os.fsync(out.fileno())
+    elapsed = time.perf_counter() - began
+    conn.close()
+    return elapsed, digest.hexdigest()
+
+
+def timed_copy(source: Path, target: Path) -> float:
+    began = time.perf_counter()
+    shutil.copyfile(source, target)
+    with open(target, "rb+") as copied:
+        os.fsync(copied.fileno())
+    return time.perf_counter() - began
+
+
+def mb_s(size: int, seconds: float) -> float:
+    return size / seconds / 1e6
+
+
+def render(rows: list[Row], pinning: str, started: str) -> str:
+    lines = [
+        f"SynapScale file benchmark, {started}",
+        "",
+        f"machine     nproc {os.cpu_count()}, {cpu_model()}",
+        f"revision    {git_revision()}",
+        f"pinning     {pinning}",
+        "yardstick   shutil.copyfile of the same bytes on the same disk, fsynced",
+        "",
+        "size        copy MB/s  upload MB/s  ratio  download MB/s  ratio  API RSS before"
+        "  peak   growth",
+        "----------  ---------  -----------  -----  -------------  -----  --------------"
+        "  -----  ------",
+    ]
+    for r in rows:
+        copy = mb_s(r.size, r.copy_s)
+        up = mb_s(r.size, r.upload_s)
+        down = mb_s(r.size, r.download_s)
+        lines.append(
+            f"{r.size / 1e6:>7,.0f} MB  {copy:>9,.0f}  {up:>11,.0f}  {up / copy:>4.0%}  "
+            f"{down:>13,.0f}  {down / copy:>4.0%}  {r.rss_before / 2**20:>11,.0f} MB  "
+            f"{r.rss_peak / 2**20:>3,.0f} MB  {(r.rss_peak - r.rss_before) / 2**20:>3,.0f} MB"
+        )
+    lines += [
+        "",
+        "upload     client streams the file as one multipart body; server sniffs, hashes and",
+        "           writes it (temp file, fsync, rename); timed until the 201 arrives",
+        "download   signed link, streamed into a file on the same disk, fsynced",
+        "RSS        the API process, sampled every 20 ms during the upload",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    sizes = [int(float(s)) for s in os.environ.get("BENCH_FILE_SIZES", "1e6,1e8,1e9").split(",")]
+    pin_server, pin_loadgen, pinning = cpu_plan()
+    started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    data_dir = Path(tempfile.mkdtemp(prefix="synapscale-bench-files-"))
+    work = data_dir / "work"
+    work.mkdir()
+    server = Server(data_dir, free_port(), pin_server)
+    rows: list[Row] = []
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        server.start()
+        server.wait_ready(90)
+        if pin_loadgen:
+            os.sched_setaffinity(0, pin_loadgen)
+        session = register_and_login(server.port)
+        assert session.token
+        pid = api_pid(server)
+        for size in sizes:
+            source = work / "source.zip"
+            expected = make_source(source, size)
+            copy_s = timed_copy(source, work / "copy.zip")
+            (work / "copy.zip").unlink()
+            sampler = RssSampler(pid)
+            before = rss(pid)
+            sampler.start()
+            upload_s, body = upload(server.port, session.token, source, f"bench-{size}.zip")
+            sampler.stop.set()
+            sampler.join()
+            if body["sha256"] != expected or body["size"] != size:
+                raise BenchError("the server's size or SHA-256 disagrees with the source")
+            download_s, got = download(
+                server.port, session.token, str(body["id"]), work / "down.zip"
+            )
+            if got != expected:
+                raise BenchError("the downloaded bytes differ from the source")
+            (work / "down.zip").unlink()
+            source.unlink()
+            rows.append(Row(size, copy_s, upload_s, download_s, before, sampler.peak))
+            print(f"{size:,} bytes done", flush=True)
+    except (BenchError, OSError, KeyboardInterrupt) as exc:
+        print(f"error: {exc!r}", file=sys.stderr)
+        return 1
+    finally:
+        server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+    report = render(rows, pinning, started)
+    print(report, end="")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for path in (RESULTS / f"files-{stamp}.txt", RESULTS / "files-latest.txt"):
+        path.write_text(report)
+        print(f"saved {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
