@@ -109,10 +109,10 @@ class Workspace(Aggregate):
         """The actor may hand out ``role`` (through ``permission``); returns the actor's role."""
         actor_role = self.role_of(actor)
         ensure_can(actor_role, permission)
-        if role is Role.OWNER:
-            raise InvalidRole("Ownership is given only by transferring it.", field="role")
         if not actor_role.at_least(role):
             raise RoleAboveYourOwn
+        if role is Role.OWNER:
+            raise InvalidRole("Ownership is given only by transferring it.", field="role")
         return actor_role
 
     def add_member(self, user: UserId, role: Role, now: datetime) -> Membership:

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from application.common.tenancy import WorkspaceActor, audit_by
 from application.ports.audit import AuditLog
@@ -60,7 +60,10 @@ class CreateApiKeyHandler:
         now = self._clock.now()
         name = parse_key_name(cmd.name)
         scopes = parse_scopes(cmd.scopes)
-        if cmd.expires_at is not None and cmd.expires_at <= now:
+        expires_at = cmd.expires_at
+        if expires_at is not None and expires_at.tzinfo is None:
+            expires_at = expires_at.replace(tzinfo=UTC)  # no offset given: UTC
+        if expires_at is not None and expires_at <= now:
             raise InvalidApiKey("expires_at must be in the future.", field="expires_at")
         limit = cmd.rate_limit_per_minute
         if limit is not None and not 1 <= limit <= MAX_RATE_LIMIT_PER_MINUTE:
@@ -78,7 +81,7 @@ class CreateApiKeyHandler:
             scopes=scopes,
             created_by=cmd.actor.user_id,
             created_at=now,
-            expires_at=cmd.expires_at,
+            expires_at=expires_at,
             rate_limit_per_minute=limit,
         )
         await self._keys.add(key)
