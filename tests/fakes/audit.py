@@ -51,8 +51,9 @@ class InMemoryAuditLog(AuditLog, AuditReader):
     work commits (a rollback drops them), ``record_now`` entries at once.
     Reads are newest first (by id), with the SQL filters.
 
-    Enlist it in one unit of work only: FakeUnitOfWork snapshots its stores
-    after every commit, which is when pending entries are kept.
+    FakeUnitOfWork snapshots its stores after every commit, which is when
+    pending entries are kept. Enlist it (``uow.enlist(log)``) in one open
+    unit of work at a time: one per request, as each request has its own.
     """
 
     def __init__(

@@ -222,8 +222,9 @@ class InMemoryInvitations(InvitationRepository):
         self._tables.check_parents(invitation.workspace_id, invitation.invited_by)
         if token_hash is not None and self._token_taken(token_hash):
             raise StorageUnavailable(REFUSED)
-        self._tables.invitations[invitation.id] = InvitationRow(
-            invitation=copy_invitation(invitation), token_hash=token_hash
+        self._tables.invitations[invitation.id] = InvitationRow(  # INSERT writes no ending
+            invitation=replace(invitation, accepted_at=None, revoked_at=None),
+            token_hash=token_hash,
         )
         self._uow.track(invitation)
 
@@ -289,7 +290,7 @@ class InMemoryApiKeys(ApiKeyRepository, ApiKeyLookup):
         ):
             raise StorageUnavailable(REFUSED)
         self._tables.check_parents(key.workspace_id, key.created_by)
-        self._tables.api_keys[key.id] = ApiKeyRow(key=copy_api_key(key))
+        self._tables.api_keys[key.id] = ApiKeyRow(key=replace(key, revoked_at=None))  # as INSERT
 
     async def get(self, key_id: ApiKeyId) -> ApiKey | None:
         self._tables.purge()
