@@ -13,6 +13,15 @@ from domain.identity.api_key import ApiKeyId
 log = structlog.get_logger(__name__)
 KEY = "ss:api-key-last-used"
 
+# Keep the latest use: a use noted late never replaces a newer one.
+_NOTE = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+if not current or tonumber(current) < tonumber(ARGV[2]) then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return 0
+"""
+
 # Take the whole hash atomically, so uses noted meanwhile go to the next batch.
 _TAKE = """
 local all = redis.call('HGETALL', KEYS[1])
@@ -28,10 +37,11 @@ class RedisUsageRecorder(UsageRecorder):
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
         self._take = redis.register_script(_TAKE)
+        self._note = redis.register_script(_NOTE)
 
     async def api_key_used(self, key_id: ApiKeyId, at: datetime) -> None:
         try:
-            await self._redis.hset(KEY, str(key_id), str(at.timestamp()))  # type: ignore[misc]
+            await self._note(keys=[KEY], args=[str(key_id), repr(at.timestamp())])
         except (RedisError, OSError):
             log.warning("api_key_usage.not_recorded")
 
