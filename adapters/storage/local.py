@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import uuid
@@ -41,19 +42,28 @@ class LocalFileStorage(FileStorage):
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
         handle: BinaryIO = await asyncio.to_thread(open, partial, "xb")
+        # Small network chunks are gathered into ~1 MiB writes, and each write
+        # runs in a thread while the next megabyte arrives: one hop per MiB,
+        # and the disk never waits for the network or the other way round.
+        writing: asyncio.Future[None] | None = None
         try:
-            # Small network chunks are gathered into ~1 MiB writes: one thread hop
-            # per megabyte instead of one per 64 KiB.
             pending: list[bytes] = []
             buffered = 0
             async for chunk in chunks:
                 pending.append(chunk)
                 buffered += len(chunk)
                 if buffered >= WRITE_BATCH:
-                    await asyncio.to_thread(handle.writelines, pending)
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.ensure_future(asyncio.to_thread(handle.writelines, pending))
                     pending, buffered = [], 0
+            if writing is not None:
+                await writing
             await asyncio.to_thread(_finish, handle, partial, path, pending)
         except BaseException:
+            if writing is not None:
+                with contextlib.suppress(BaseException):
+                    await writing
             await asyncio.to_thread(_abandon, handle, partial)
             raise
 
