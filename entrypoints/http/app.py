@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from typing import Any
 
 from dishka import AsyncContainer
@@ -54,6 +55,14 @@ def openapi_document(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return request.app.openapi_schema.to_schema()
 
 
+def freeze_startup_objects() -> None:
+    """Move what start-up allocated out of the collector's sight: full
+    collections under load then scan only per-request garbage (pauses of
+    ~100 ms every few seconds otherwise)."""
+    gc.collect()
+    gc.freeze()
+
+
 def create_app(
     settings: Settings | None = None, container: AsyncContainer | None = None
 ) -> Litestar:
@@ -93,6 +102,7 @@ def create_app(
         ),
         request_max_body_size=settings.max_request_body_bytes,
         before_send=[add_rate_limit_headers],
+        on_startup=[freeze_startup_objects],
         on_shutdown=[container.close],
         logging_config=None,  # structlog (entrypoints.observability) owns logging
         debug=False,
