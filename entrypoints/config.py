@@ -93,6 +93,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     )
     file_url_ttl_seconds: int = 900
     file_signing_key: str = DEV_FILE_SIGNING_KEY
+    file_storage: Literal["local", "s3"] = "local"
+    s3_bucket: str = ""
+    s3_endpoint_url: str = ""
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str = ""
+    s3_secret_access_key: str = ""
+    s3_prefix: str = ""
 
     outbox_poll_seconds: float = 0.5
     outbox_max_attempts: int = 12
@@ -151,6 +158,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             problems.append("JWT_SECRET must be at least 32 bytes")
         if len(self.file_signing_key.encode()) < 32:
             problems.append("FILE_SIGNING_KEY must be at least 32 bytes")
+        if self.file_storage == "s3" and not self.s3_bucket.strip():
+            problems.append("S3_BUCKET is required when FILE_STORAGE=s3")
         if self.is_production:
             if self.jwt_secret.strip().lower() in KNOWN_DEFAULT_SECRETS:
                 problems.append("JWT_SECRET is missing, empty or a known default")
@@ -164,6 +173,11 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 problems.append("SMTP_PASSWORD is missing")
             if self.smtp_password.strip().lower() in KNOWN_DEFAULT_SECRETS - {""}:
                 problems.append("SMTP_PASSWORD is a known default")
+            if self.file_storage == "s3":
+                if not self.s3_access_key_id.strip():
+                    problems.append("S3_ACCESS_KEY_ID is missing")
+                if self.s3_secret_access_key.strip().lower() in KNOWN_DEFAULT_SECRETS:
+                    problems.append("S3_SECRET_ACCESS_KEY is missing, empty or a known default")
         if problems:
             raise ConfigurationError("Refusing to start: " + "; ".join(problems) + ".")
 

@@ -37,6 +37,7 @@ from adapters.security.passwords import Argon2PasswordHasher
 from adapters.security.signing import HmacUrlSigner
 from adapters.security.tokens import JwtAccessTokens, RandomSecretTokens
 from adapters.storage.local import LocalFileStorage
+from adapters.storage.s3 import S3FileStorage
 from adapters.storage.sniffer import PuremagicSniffer
 from adapters.system import SystemClock, UuidV7Generator
 from application.common.files import FileSettings
@@ -156,6 +157,15 @@ class InfrastructureProvider(Provider):
 
     @provide
     def file_storage(self, settings: Settings) -> FileStorage:
+        if settings.file_storage == "s3":
+            return S3FileStorage.connect(
+                bucket=settings.s3_bucket,
+                endpoint_url=settings.s3_endpoint_url,
+                region=settings.s3_region,
+                access_key_id=settings.s3_access_key_id,
+                secret_access_key=settings.s3_secret_access_key,
+                prefix=settings.s3_prefix,
+            )
         return LocalFileStorage(settings.file_storage_path)
 
     sniffer = provide(PuremagicSniffer, provides=ContentSniffer)
