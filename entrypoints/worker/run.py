@@ -6,7 +6,7 @@ import contextlib
 from arq.worker import Worker
 
 from entrypoints.config import Settings
-from entrypoints.worker.settings import worker_settings
+from entrypoints.worker.settings import shutdown, worker_settings
 
 
 def run_worker(settings: Settings) -> None:
@@ -21,4 +21,9 @@ async def _run(settings: Settings) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await worker.async_run()
     finally:
-        await worker.close()
+        with contextlib.suppress(asyncio.CancelledError):
+            await worker.close()
+        # close() skips on_shutdown when a cancelled job interrupts it.
+        relay = worker.ctx.get("relay_task")
+        if relay is not None and not relay.done():
+            await shutdown(worker.ctx)

@@ -15,7 +15,7 @@ from litestar.testing import AsyncTestClient
 
 from entrypoints.config import Settings
 from entrypoints.http.app import create_app
-from entrypoints.worker.settings import worker_settings
+from entrypoints.worker.settings import shutdown, worker_settings
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +41,11 @@ async def worker(settings: Settings, clean: None) -> AsyncIterator[Worker]:
     # Jobs cut short by the stop end in CancelledError: expected, not a failure.
     with contextlib.suppress(asyncio.CancelledError):
         await worker.close()
+    # close() skips on_shutdown when a cancelled job interrupts it: the outbox
+    # relay must not outlive this test and deliver other tests' events.
+    relay = worker.ctx.get("relay_task")
+    if relay is not None and not relay.done():
+        await shutdown(worker.ctx)
 
 
 class Mailbox:
