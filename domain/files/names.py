@@ -25,7 +25,7 @@ def sanitize_filename(raw: str) -> str:
         for ch in text
         if unicodedata.category(ch) not in {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
     )
-    text = text.strip().strip(".").strip()
+    text = _trim(text)
     if not text:
         raise InvalidFilename("The file needs a name.", field="filename")
     if _RESERVED.match(text):
@@ -35,9 +35,18 @@ def sanitize_filename(raw: str) -> str:
         ext = dot + ext if dot and len(ext.encode()) <= 16 else ""
         stem = stem if dot and ext else text
         budget = MAX_FILENAME_BYTES - len(ext.encode())
-        stem = stem.encode()[:budget].decode(errors="ignore")
+        stem = _trim(stem.encode()[:budget].decode(errors="ignore"))
         text = stem + ext
     return text
+
+
+def _trim(text: str) -> str:
+    """No leading or trailing whitespace or dots ('. .env', 'name. ')."""
+    while True:
+        trimmed = text.strip().strip(".")
+        if trimmed == text:
+            return text
+        text = trimmed
 
 
 def extension_of(filename: str) -> str:

@@ -89,6 +89,10 @@ GENERIC_DECLARED = frozenset({"", "application/octet-stream", "binary/octet-stre
 MARKUP_SIGNATURES = frozenset({"html", "htm", "svg", "xml", "xhtml"})
 
 
+# What sniffers may report for text content; anything else is a binary signature.
+TEXT_SIGNATURES = MARKUP_SIGNATURES | {ext for ext, kind in KINDS.items() if kind.text}
+
+
 def is_active(content_type: str) -> bool:
     return content_type.split(";")[0].strip().lower() in ACTIVE_TYPES
 
@@ -107,7 +111,7 @@ def check_type(
         shown = f".{extension}" if extension else "files without an extension"
         raise UnsupportedFileType(f"Uploads of {shown} are not allowed.", field="file")
     if kind.text:
-        binary = sniffed - MARKUP_SIGNATURES
+        binary = sniffed - TEXT_SIGNATURES
         if b"\x00" in head or binary or not _utf8_prefix(head):
             raise UnsupportedFileType(
                 f"The content is not the text a .{extension} file holds.", field="file"
