@@ -6,9 +6,10 @@ from uuid import UUID
 
 from prometheus_client import Counter
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.errors import translated
+from adapters.postgres.statements import Statements
 from adapters.postgres.tables import audit_log
 from adapters.postgres.unit_of_work import SqlUnitOfWork
 from application.ports.audit import AuditEntryView, AuditFilter, AuditLog, AuditReader
@@ -75,10 +76,7 @@ class SqlAuditLog(AuditLog):
         AUDITED.labels(event.action.value).inc()
 
 
-class SqlAuditReader(AuditReader):
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
+class SqlAuditReader(Statements, AuditReader):
     async def list(
         self, where: AuditFilter, *, after: UUID | None, limit: int
     ) -> list[AuditEntryView]:
@@ -117,6 +115,5 @@ class SqlAuditReader(AuditReader):
             .order_by(c.id.desc())
             .limit(limit)
         )
-        with translated():
-            rows = await self._connection.execute(statement)
+        rows = await self._execute(statement)
         return [AuditEntryView(**row) for row in rows.mappings()]

@@ -4,9 +4,8 @@ from typing import Any
 from uuid import UUID
 
 from sqlalchemy import and_, delete, func, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.postgres.errors import translated
+from adapters.postgres.statements import Statements, UnitOfWorkStatements
 from adapters.postgres.tables import file_versions, files, workspaces
 from adapters.postgres.unit_of_work import SqlUnitOfWork
 from application.ports.files import (
@@ -22,19 +21,9 @@ from domain.files.ids import FileId
 from domain.tenancy.ids import WorkspaceId
 
 
-class _Sql:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
-    async def _execute(self, statement: Any) -> Any:
-        with translated():
-            return await self._connection.execute(statement)
-
-
-class SqlFileRepository(_Sql, FileRepository):
+class SqlFileRepository(UnitOfWorkStatements, FileRepository):
     def __init__(self, uow: SqlUnitOfWork) -> None:
-        super().__init__(uow.connection)
-        self._uow = uow
+        super().__init__(uow)
         self._known: dict[FileId, set[int]] = {}
 
     async def add(self, file: StoredFile) -> None:
@@ -172,7 +161,7 @@ _SORT_COLUMNS = {
 }
 
 
-class SqlFileReader(_Sql, FileReader, BlobReferences):
+class SqlFileReader(Statements, FileReader, BlobReferences):
     def _view_query(self) -> Any:
         total = (
             select(func.max(file_versions.c.number))

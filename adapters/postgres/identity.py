@@ -5,11 +5,9 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.postgres.errors import translated
+from adapters.postgres.statements import Statements, UnitOfWorkStatements
 from adapters.postgres.tables import one_time_tokens, refresh_tokens, sessions, users
-from adapters.postgres.unit_of_work import SqlUnitOfWork
 from application.common.identity import UserView
 from application.ports.identity import (
     OneTimeTokenRepository,
@@ -31,15 +29,6 @@ from domain.identity.session import Session
 from domain.identity.user import User, UserName
 
 
-class _Repository:
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        self._uow = uow
-
-    async def _execute(self, statement: Any) -> Any:
-        with translated():
-            return await self._uow.connection.execute(statement)
-
-
 def _user(row: RowMapping) -> User:
     return User(
         id=row["id"],
@@ -52,7 +41,7 @@ def _user(row: RowMapping) -> User:
     )
 
 
-class SqlUserRepository(_Repository, UserRepository):
+class SqlUserRepository(UnitOfWorkStatements, UserRepository):
     async def add(self, user: User) -> None:
         await self._execute(
             insert(users).values(
@@ -111,7 +100,7 @@ def _session(row: RowMapping) -> Session:
     )
 
 
-class SqlSessionRepository(_Repository, SessionRepository):
+class SqlSessionRepository(UnitOfWorkStatements, SessionRepository):
     async def add(self, session: Session) -> None:
         await self._execute(
             insert(sessions).values(
@@ -160,7 +149,7 @@ class SqlSessionRepository(_Repository, SessionRepository):
         self._uow.track(session)
 
 
-class SqlRefreshTokenRepository(_Repository, RefreshTokenRepository):
+class SqlRefreshTokenRepository(UnitOfWorkStatements, RefreshTokenRepository):
     async def add(self, token_hash: str, session_id: SessionId, now: datetime) -> None:
         await self._execute(
             insert(refresh_tokens).values(
@@ -188,7 +177,7 @@ class SqlRefreshTokenRepository(_Repository, RefreshTokenRepository):
         return SessionId(session_id) if session_id else None
 
 
-class SqlOneTimeTokenRepository(_Repository, OneTimeTokenRepository):
+class SqlOneTimeTokenRepository(UnitOfWorkStatements, OneTimeTokenRepository):
     async def add(
         self,
         token_hash: str,
@@ -247,15 +236,8 @@ class SqlOneTimeTokenRepository(_Repository, OneTimeTokenRepository):
         )
 
 
-class SqlIdentityReader(UserReader, SessionStatusReader, SessionReader):
+class SqlIdentityReader(Statements, UserReader, SessionStatusReader, SessionReader):
     """Reads straight into views; no aggregate is built."""
-
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
-    async def _execute(self, statement: Any) -> Any:
-        with translated():
-            return await self._connection.execute(statement)
 
     async def get(self, user_id: UserId) -> UserView | None:
         result = await self._execute(

@@ -6,11 +6,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from adapters.postgres.errors import translated
+from adapters.postgres.statements import Statements, UnitOfWorkStatements
 from adapters.postgres.tables import api_keys, invitations, memberships, users, workspaces
-from adapters.postgres.unit_of_work import SqlUnitOfWork
 from application.ports.tenancy import (
     ApiKeyLookup,
     ApiKeyRepository,
@@ -35,22 +33,7 @@ from domain.tenancy.roles import Permission, Role
 from domain.tenancy.workspace import Membership, Workspace, WorkspaceName
 
 
-class _Statements:
-    def __init__(self, connection: AsyncConnection) -> None:
-        self._connection = connection
-
-    async def _execute(self, statement: Any) -> Any:
-        with translated():
-            return await self._connection.execute(statement)
-
-
-class _UowStatements(_Statements):
-    def __init__(self, uow: SqlUnitOfWork) -> None:
-        super().__init__(uow.connection)
-        self._uow = uow
-
-
-class SqlWorkspaceRepository(_UowStatements, WorkspaceRepository):
+class SqlWorkspaceRepository(UnitOfWorkStatements, WorkspaceRepository):
     async def add(self, workspace: Workspace) -> None:
         await self._execute(
             insert(workspaces).values(
@@ -134,7 +117,7 @@ class SqlWorkspaceRepository(_UowStatements, WorkspaceRepository):
             )
 
 
-class SqlMembershipLookup(_Statements, MembershipLookup):
+class SqlMembershipLookup(Statements, MembershipLookup):
     async def role_of(self, workspace_id: WorkspaceId, user_id: UserId) -> Role | None:
         role = (
             await self._execute(
@@ -175,7 +158,7 @@ def _invitation(row: RowMapping) -> Invitation:
     )
 
 
-class SqlInvitationRepository(_UowStatements, InvitationRepository):
+class SqlInvitationRepository(UnitOfWorkStatements, InvitationRepository):
     async def add(self, invitation: Invitation, token_hash: str | None = None) -> None:
         await self._execute(
             insert(invitations).values(
@@ -250,7 +233,7 @@ def _api_key(row: RowMapping) -> ApiKey:
     )
 
 
-class SqlApiKeyRepository(_UowStatements, ApiKeyRepository):
+class SqlApiKeyRepository(UnitOfWorkStatements, ApiKeyRepository):
     async def add(self, key: ApiKey) -> None:
         await self._execute(
             insert(api_keys).values(
@@ -281,7 +264,7 @@ class SqlApiKeyRepository(_UowStatements, ApiKeyRepository):
         )
 
 
-class SqlApiKeyLookup(_Statements, ApiKeyLookup):
+class SqlApiKeyLookup(Statements, ApiKeyLookup):
     async def by_prefix(self, prefix: str) -> list[tuple[ApiKey, Role | None]]:
         rows = await self._execute(
             select(api_keys, memberships.c.role.label("creator_role"))
@@ -300,7 +283,7 @@ class SqlApiKeyLookup(_Statements, ApiKeyLookup):
         ]
 
 
-class SqlTenancyReader(_Statements, WorkspaceReader, ApiKeyReader):
+class SqlTenancyReader(Statements, WorkspaceReader, ApiKeyReader):
     def _workspace_query(self, user_id: UserId) -> Any:
         count = (
             select(func.count())
