@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from adapters.postgres.statements import Statements, UnitOfWorkStatements
 from adapters.postgres.tables import file_versions, files, workspaces
@@ -172,7 +172,12 @@ class SqlFileReader(Statements, FileReader, BlobReferences):
         return select(
             files.c.id,
             files.c.workspace_id,
-            files.c.filename,
+            # The current version goes by the file's (possibly renamed) name;
+            # an earlier one by the name it was uploaded under.
+            case(
+                (file_versions.c.number == files.c.current_version, files.c.filename),
+                else_=file_versions.c.filename,
+            ).label("filename"),
             file_versions.c.content_type,
             file_versions.c.size,
             file_versions.c.sha256,

@@ -89,8 +89,60 @@ GENERIC_DECLARED = frozenset({"", "application/octet-stream", "binary/octet-stre
 MARKUP_SIGNATURES = frozenset({"html", "htm", "svg", "xml", "xhtml"})
 
 
-# What sniffers may report for text content; anything else is a binary signature.
-TEXT_SIGNATURES = MARKUP_SIGNATURES | {ext for ext, kind in KINDS.items() if kind.text}
+# Signatures of binary formats: a text file carrying one is not text. (Sniffers
+# also report loose text matches — "eml", "rng", … — which say nothing.)
+BINARY_SIGNATURES = frozenset().union(
+    *(kind.signatures for kind in KINDS.values() if not kind.text),
+    {
+        "exe",
+        "dll",
+        "elf",
+        "msi",
+        "com",
+        "class",
+        "so",
+        "dylib",
+        "wasm",
+        "gz",
+        "tgz",
+        "bz2",
+        "xz",
+        "7z",
+        "rar",
+        "tar",
+        "zst",
+        "cab",
+        "iso",
+        "dmg",
+        "bmp",
+        "tif",
+        "tiff",
+        "ico",
+        "psd",
+        "heic",
+        "avif",
+        "ogg",
+        "flac",
+        "aac",
+        "m4a",
+        "avi",
+        "mkv",
+        "webm",
+        "mov",
+        "wmv",
+        "flv",
+        "doc",
+        "xls",
+        "ppt",
+        "rtf",
+        "sqlite",
+        "db",
+        "swf",
+        "odt",
+        "ods",
+        "epub",
+    },
+)
 
 
 def is_active(content_type: str) -> bool:
@@ -111,7 +163,7 @@ def check_type(
         shown = f".{extension}" if extension else "files without an extension"
         raise UnsupportedFileType(f"Uploads of {shown} are not allowed.", field="file")
     if kind.text:
-        binary = sniffed - TEXT_SIGNATURES
+        binary = sniffed & BINARY_SIGNATURES
         if b"\x00" in head or binary or not _utf8_prefix(head):
             raise UnsupportedFileType(
                 f"The content is not the text a .{extension} file holds.", field="file"
