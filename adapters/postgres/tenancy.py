@@ -9,6 +9,7 @@ from sqlalchemy.engine import RowMapping
 
 from adapters.postgres.statements import Statements, UnitOfWorkStatements
 from adapters.postgres.tables import api_keys, invitations, memberships, users, workspaces
+from adapters.postgres.unit_of_work import SqlUnitOfWork
 from application.ports.tenancy import (
     ApiKeyLookup,
     ApiKeyRepository,
@@ -34,6 +35,11 @@ from domain.tenancy.workspace import Membership, Workspace, WorkspaceName
 
 
 class SqlWorkspaceRepository(UnitOfWorkStatements, WorkspaceRepository):
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        super().__init__(uow)
+        # Member sets as last read or written, so a rename rewrites no membership.
+        self._stored: dict[WorkspaceId, dict[UserId, Membership]] = {}
+
     async def add(self, workspace: Workspace) -> None:
         await self._execute(
             insert(workspaces).values(
@@ -74,6 +80,7 @@ class SqlWorkspaceRepository(UnitOfWorkStatements, WorkspaceRepository):
             workspace.members[m["user_id"]] = Membership(
                 user_id=m["user_id"], role=Role(m["role"]), joined_at=m["joined_at"]
             )
+        self._stored[workspace.id] = dict(workspace.members)
         return workspace
 
     async def owned_by(self, user_id: UserId) -> list[Workspace]:
@@ -98,8 +105,11 @@ class SqlWorkspaceRepository(UnitOfWorkStatements, WorkspaceRepository):
         await self._write_members(workspace)
 
     async def _write_members(self, workspace: Workspace) -> None:
-        # Replace the member set: small, and keeps the one-owner index happy
-        # within a single statement order (delete first, then insert).
+        # Replace the member set when it changed: small, and keeps the one-owner
+        # index happy within a single statement order (delete first, then insert).
+        if self._stored.get(workspace.id) == workspace.members:
+            return
+        self._stored[workspace.id] = dict(workspace.members)
         await self._execute(delete(memberships).where(memberships.c.workspace_id == workspace.id))
         if workspace.members:
             await self._execute(

@@ -6,7 +6,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from application.common.tenancy import WorkspaceActor
-from application.ports.files import ContentSniffer, FileRepository, FileStorage, UploadPart
+from application.ports.files import (
+    ContentSniffer,
+    FileReader,
+    FileRepository,
+    FileStorage,
+    UploadPart,
+)
 from domain.files.errors import (
     FileNotFound,
     FileTooLarge,
@@ -169,3 +175,19 @@ async def editable_file(
         raise FileNotFound
     file.ensure_editable_by(actor.user_id, actor.role)
     return file
+
+
+async def quota_room(reader: FileReader, settings: FileSettings, workspace: WorkspaceId) -> int:
+    """Bytes the workspace may still store; refused at once when none are left."""
+    room = settings.workspace_quota_bytes - await reader.used_bytes(workspace)
+    if room <= 0:
+        raise StorageQuotaExceeded("The workspace's storage quota is used up.")
+    return room
+
+
+async def ensure_quota(
+    files: FileRepository, settings: FileSettings, workspace: WorkspaceId, adding: int
+) -> None:
+    """The final check, under the workspace lock, so concurrent uploads queue here."""
+    if await files.lock_usage(workspace) + adding > settings.workspace_quota_bytes:
+        raise StorageQuotaExceeded("The workspace's storage quota would be exceeded.")

@@ -3,7 +3,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from application.common.files import FileSettings, ReceivedBlob, receive_blob, storage_key
+from application.common.files import (
+    FileSettings,
+    ReceivedBlob,
+    ensure_quota,
+    quota_room,
+    receive_blob,
+    storage_key,
+)
 from application.common.tenancy import WorkspaceActor
 from application.ports.files import (
     ContentSniffer,
@@ -14,7 +21,7 @@ from application.ports.files import (
 )
 from application.ports.system import Clock, IdGenerator
 from application.ports.transaction import TransactionManager
-from domain.files.errors import FileNotFound, InvalidFileMetadata, StorageQuotaExceeded
+from domain.files.errors import FileNotFound, InvalidFileMetadata
 from domain.files.file import FileVersion
 from domain.files.ids import FileId
 from domain.tenancy.roles import Permission
@@ -56,9 +63,7 @@ class AddFileVersionHandler:
         current = await self._reader.get(workspace, cmd.file_id)
         if current is None:
             raise FileNotFound
-        room = self._settings.workspace_quota_bytes - await self._reader.used_bytes(workspace)
-        if room <= 0:
-            raise StorageQuotaExceeded("The workspace's storage quota is used up.")
+        room = await quota_room(self._reader, self._settings, workspace)
         blob: ReceivedBlob | None = None
         try:
             async for part in cmd.parts:
@@ -78,13 +83,11 @@ class AddFileVersionHandler:
                 raise InvalidFileMetadata(
                     "The upload needs a file part named 'file'.", field="file"
                 )
-            used = await self._files.lock_usage(workspace)
+            await ensure_quota(self._files, self._settings, workspace, blob.size)
             file = await self._files.get(workspace, cmd.file_id)
             if file is None:
                 raise FileNotFound
             file.ensure_editable_by(cmd.actor.user_id, cmd.actor.role)
-            if used + blob.size > self._settings.workspace_quota_bytes:
-                raise StorageQuotaExceeded("The workspace's storage quota would be exceeded.")
             now = self._clock.now()
             number = file.next_version_number
             file.add_version(

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from application.common.files import (
     FileSettings,
     ReceivedBlob,
+    ensure_quota,
+    quota_room,
     read_field,
     receive_blob,
     storage_key,
@@ -21,7 +23,7 @@ from application.ports.files import (
 )
 from application.ports.system import Clock, IdGenerator
 from application.ports.transaction import TransactionManager
-from domain.files.errors import InvalidFileMetadata, StorageQuotaExceeded
+from domain.files.errors import InvalidFileMetadata
 from domain.files.file import (
     FileVersion,
     StoredFile,
@@ -83,9 +85,7 @@ class UploadFileHandler:
     async def execute(self, cmd: UploadFile) -> FileId:
         cmd.actor.require(Permission.RESOURCES_WRITE)
         workspace = cmd.actor.workspace_id
-        room = self._settings.workspace_quota_bytes - await self._reader.used_bytes(workspace)
-        if room <= 0:
-            raise StorageQuotaExceeded("The workspace's storage quota is used up.")
+        room = await quota_room(self._reader, self._settings, workspace)
         fields: dict[str, list[str]] = defaultdict(list)
         blob: ReceivedBlob | None = None
         try:
@@ -129,9 +129,7 @@ class UploadFileHandler:
                 is_public=parse_bool(_last(fields, "is_public"), "is_public"),
                 now=now,
             )
-            used = await self._files.lock_usage(workspace)
-            if used + blob.size > self._settings.workspace_quota_bytes:
-                raise StorageQuotaExceeded("The workspace's storage quota would be exceeded.")
+            await ensure_quota(self._files, self._settings, workspace, blob.size)
             await self._files.add(file)
             await self._tx.commit()
         except BaseException:
