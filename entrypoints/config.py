@@ -18,9 +18,13 @@ from dotenv import dotenv_values
 from adapters.security.passwords import OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
 from application.common.files import FileSettings
 from application.common.identity import IdentitySettings
+from application.llm.settings import DEFAULT_BASE_URLS, LlmSettings, OperatorEndpoint
+from domain.llm.models import Provider
 
 DEV_JWT_SECRET = "dev-only-insecure-jwt-secret-change-me-0000"
 DEV_FILE_SIGNING_KEY = "dev-only-insecure-file-signing-key-change-me"
+# 32 zero-ish bytes, base64: refused in production like the other dev secrets.
+DEV_LLM_MASTER_KEYS = "dev:ZGV2LW9ubHktaW5zZWN1cmUtbGxtLW1hc3Rlci1rZXk="
 KNOWN_DEFAULT_SECRETS = frozenset(
     {
         "",
@@ -101,6 +105,34 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     s3_secret_access_key: str = ""
     s3_prefix: str = ""
 
+    # LLM gateway. Provider variables keep the SDKs' own names.
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    anthropic_api_key: str = ""
+    anthropic_base_url: str = ""
+    google_api_key: str = ""
+    gemini_base_url: str = ""
+    ollama_base_url: str = ""
+    vllm_base_url: str = ""
+    vllm_api_key: str = ""
+    llm_operator_keys: bool = True
+    llm_allowed_private_hosts: str = ""
+    # "id:base64-32-bytes" entries, comma-separated; the first seals new keys.
+    llm_master_keys: str = DEV_LLM_MASTER_KEYS
+    llm_http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    llm_catalogue_file: str = ""
+    llm_request_deadline_seconds: float = 120.0
+    llm_attempt_timeout_seconds: float = 60.0
+    llm_max_attempts_per_target: int = 2
+    llm_breaker_failure_threshold: int = 5
+    llm_breaker_cooldown_seconds: float = 30.0
+    llm_default_max_output_tokens: int = 4096
+    llm_default_requests_per_minute: int = 0
+    llm_default_tokens_per_minute: int = 0
+    llm_default_max_concurrent: int = 0
+    llm_policy_cache_seconds: float = 2.0
+    llm_usage_flush_seconds: float = 1.0
+
     outbox_poll_seconds: float = 0.5
     outbox_max_attempts: int = 12
     worker_concurrency: int = 10
@@ -137,6 +169,42 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         )
 
     @property
+    def llm(self) -> LlmSettings:
+        operator: dict[Provider, OperatorEndpoint] = {}
+        configured = [
+            (Provider.OPENAI, self.openai_api_key, self.openai_base_url),
+            (Provider.ANTHROPIC, self.anthropic_api_key, self.anthropic_base_url),
+            (Provider.GEMINI, self.google_api_key, self.gemini_base_url),
+            (Provider.OLLAMA, "ollama", self.ollama_base_url),
+            (Provider.VLLM, self.vllm_api_key or "vllm", self.vllm_base_url),
+        ]
+        for provider, key, url in configured:
+            keyed = bool(key) and (provider.needs_api_key or bool(url))
+            if keyed and (url or provider in DEFAULT_BASE_URLS):
+                operator[provider] = OperatorEndpoint(
+                    provider=provider,
+                    base_url=(url or DEFAULT_BASE_URLS[provider]).rstrip("/"),
+                    api_key=key,
+                )
+        return LlmSettings(
+            operator_endpoints=operator,
+            operator_fallback=self.llm_operator_keys,
+            allowed_private_hosts=frozenset(
+                h.strip().lower() for h in self.llm_allowed_private_hosts.split(",") if h.strip()
+            ),
+            request_deadline_seconds=self.llm_request_deadline_seconds,
+            attempt_timeout_seconds=self.llm_attempt_timeout_seconds,
+            max_attempts_per_target=self.llm_max_attempts_per_target,
+            breaker_failure_threshold=self.llm_breaker_failure_threshold,
+            breaker_cooldown_seconds=self.llm_breaker_cooldown_seconds,
+            default_max_output_tokens=self.llm_default_max_output_tokens,
+            default_requests_per_minute=self.llm_default_requests_per_minute or None,
+            default_tokens_per_minute=self.llm_default_tokens_per_minute or None,
+            default_max_concurrent=self.llm_default_max_concurrent or None,
+            policy_cache_seconds=self.llm_policy_cache_seconds,
+        )
+
+    @property
     def identity(self) -> IdentitySettings:
         return IdentitySettings(
             session_lifetime=timedelta(days=self.session_ttl_days),
@@ -165,6 +233,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
                 problems.append("JWT_SECRET is missing, empty or a known default")
             if self.file_signing_key.strip().lower() in KNOWN_DEFAULT_SECRETS:
                 problems.append("FILE_SIGNING_KEY is missing, empty or a known default")
+            if self.llm_master_keys == DEV_LLM_MASTER_KEYS or not self.llm_master_keys.strip():
+                problems.append("LLM_MASTER_KEYS is missing or the development default")
             if self.file_signing_key == self.jwt_secret:
                 problems.append("FILE_SIGNING_KEY must differ from JWT_SECRET")
             if not self.database_url or not self.redis_url:

@@ -9,9 +9,11 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Table,
     Text,
+    UniqueConstraint,
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
@@ -278,4 +280,122 @@ file_versions = Table(
     Column("filename", Text, nullable=False),
     Column("created_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
     _ts("created_at"),
+)
+
+
+def _workspace_fk() -> Column[object]:
+    return Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+# Provider keys, AES-256-GCM sealed with the workspace and credential ids as
+# associated data (adapters.security.cipher); only the last 4 characters are
+# kept in clear, for display.
+llm_credentials = Table(
+    "llm_credentials",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _workspace_fk(),
+    Column("provider", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("key_id", Text, nullable=False),
+    Column("nonce", LargeBinary, nullable=False),
+    Column("ciphertext", LargeBinary, nullable=False),
+    Column("last4", Text, nullable=False),
+    Column("base_url", Text),
+    Column("created_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
+    _ts("created_at"),
+    UniqueConstraint("workspace_id", "name"),
+    Index("ix_llm_credentials_workspace_id_provider", "workspace_id", "provider", "created_at"),
+)
+
+llm_routes = Table(
+    "llm_routes",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _workspace_fk(),
+    Column("name", Text, nullable=False),
+    Column("strategy", Text, nullable=False),
+    Column("targets", JSONB, nullable=False),
+    Column("fallback_on", ARRAY(Text), nullable=False),
+    Column("created_by", UUID(as_uuid=True), ForeignKey("users.id", ondelete="SET NULL")),
+    _ts("created_at"),
+    _ts("updated_at"),
+    UniqueConstraint("workspace_id", "name"),
+)
+
+# One row per workspace budget (api_key_id NULL) or per API key budget.
+llm_budgets = Table(
+    "llm_budgets",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _workspace_fk(),
+    Column("api_key_id", UUID(as_uuid=True), ForeignKey("api_keys.id", ondelete="CASCADE")),
+    Column("limit_micros", BigInteger, nullable=False),
+    Column("period", Text, nullable=False),
+    _ts("created_at"),
+    _ts("updated_at"),
+    CheckConstraint("limit_micros >= 0", name="limit_not_negative"),
+    UniqueConstraint("workspace_id", "api_key_id", postgresql_nulls_not_distinct=True),
+)
+
+# Requests/min, tokens/min and concurrency, per workspace (api_key_id NULL) or per key.
+llm_limits = Table(
+    "llm_limits",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _workspace_fk(),
+    Column("api_key_id", UUID(as_uuid=True), ForeignKey("api_keys.id", ondelete="CASCADE")),
+    Column("requests_per_minute", Integer),
+    Column("tokens_per_minute", Integer),
+    Column("max_concurrent", Integer),
+    _ts("updated_at"),
+    UniqueConstraint("workspace_id", "api_key_id", postgresql_nulls_not_distinct=True),
+)
+
+llm_settings = Table(
+    "llm_settings",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("refuse_unpriced_models", Boolean, nullable=False),
+    _ts("updated_at"),
+)
+
+# Every call, written off the request path in batches. No foreign keys to
+# keys or users: the record outlives them (it holds ids, not content).
+llm_usage = Table(
+    "llm_usage",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    _workspace_fk(),
+    Column("api_key_id", UUID(as_uuid=True)),
+    Column("user_id", UUID(as_uuid=True)),
+    Column("route_id", UUID(as_uuid=True)),
+    Column("route_name", Text),
+    Column("requested_model", Text, nullable=False),
+    Column("model", Text),  # provider/model that answered (or was last tried)
+    Column("provider", Text),
+    Column("endpoint", Text, nullable=False),  # chat | embeddings
+    Column("stream", Boolean, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("fallback_path", JSONB, nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cached_tokens", Integer, nullable=False),
+    Column("cost_micros", BigInteger),  # NULL: the price is unknown (never 0)
+    Column("latency_ms", Integer, nullable=False),
+    Column("ttft_ms", Integer),
+    Column("status", Text, nullable=False),  # ok | an error code
+    Column("request_id", Text),
+    _ts("created_at"),
+    Index("ix_llm_usage_workspace_id_created_at", "workspace_id", "created_at"),
 )
