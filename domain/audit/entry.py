@@ -26,6 +26,16 @@ class AuditAction(StrEnum):
     INVITATION_REVOKED = "invitation.revoked"
     API_KEY_CREATED = "api_key.created"
     API_KEY_REVOKED = "api_key.revoked"
+    LLM_CREDENTIAL_CREATED = "llm.credential_created"
+    LLM_CREDENTIAL_DELETED = "llm.credential_deleted"
+    LLM_ROUTE_CREATED = "llm.route_created"
+    LLM_ROUTE_UPDATED = "llm.route_updated"
+    LLM_ROUTE_DELETED = "llm.route_deleted"
+    LLM_BUDGET_SET = "llm.budget_set"
+    LLM_BUDGET_REMOVED = "llm.budget_removed"
+    LLM_LIMITS_SET = "llm.limits_set"
+    LLM_LIMITS_REMOVED = "llm.limits_removed"
+    LLM_SETTINGS_CHANGED = "llm.settings_changed"
 
 
 class ActorType(StrEnum):

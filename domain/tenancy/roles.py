@@ -48,6 +48,7 @@ class Permission(StrEnum):
     INVITATIONS_MANAGE = "invitations:manage"
     API_KEYS_MANAGE = "api_keys:manage"
     CREDENTIALS_MANAGE = "credentials:manage"
+    LLM_MANAGE = "llm:manage"
     WEBHOOKS_MANAGE = "webhooks:manage"
     AUDIT_READ = "audit:read"
     WORKSPACE_DELETE = "workspace:delete"
@@ -65,6 +66,7 @@ LOWEST_ROLE: dict[Permission, Role] = {
     Permission.INVITATIONS_MANAGE: Role.ADMIN,
     Permission.API_KEYS_MANAGE: Role.ADMIN,
     Permission.CREDENTIALS_MANAGE: Role.ADMIN,
+    Permission.LLM_MANAGE: Role.ADMIN,
     Permission.WEBHOOKS_MANAGE: Role.ADMIN,
     Permission.AUDIT_READ: Role.ADMIN,
     Permission.WORKSPACE_DELETE: Role.OWNER,
