@@ -30,6 +30,7 @@ EXPECTED_LOWEST_ROLE = {
     Permission.INVITATIONS_MANAGE: Role.ADMIN,
     Permission.API_KEYS_MANAGE: Role.ADMIN,
     Permission.CREDENTIALS_MANAGE: Role.ADMIN,
+    Permission.LLM_MANAGE: Role.ADMIN,
     Permission.WEBHOOKS_MANAGE: Role.ADMIN,
     Permission.AUDIT_READ: Role.ADMIN,
     Permission.WORKSPACE_DELETE: Role.OWNER,
