@@ -10,7 +10,7 @@ endif
 PY := .venv/bin/python
 PACKAGES := domain application adapters entrypoints
 
-.PHONY: help uv install run api worker migrate test check lint types contracts pytest fmt bench bench-files clean
+.PHONY: help uv install run api worker migrate test check lint types contracts pytest fmt bench bench-files bench-gateway clean
 
 help:
 	@echo "make run      API + worker (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)"
@@ -20,6 +20,7 @@ help:
 	@echo "make api | worker | migrate    one piece at a time (URLs from the environment or .env)"
 	@echo "make bench    throughput and latency against a running server"
 	@echo "make bench-files  upload/download throughput vs a disk copy, API RSS during uploads"
+	@echo "make bench-gateway  /v1/chat/completions overhead over a mock upstream, JSON and SSE"
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -67,6 +68,9 @@ bench: install
 
 bench-files: install
 	$(PY) -m bench.files_bench
+
+bench-gateway: install
+	$(PY) -m bench.gateway_bench
 
 clean:
 	rm -rf .venv .mypy_cache .ruff_cache

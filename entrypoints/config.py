@@ -15,6 +15,7 @@ from typing import Literal
 import msgspec
 from dotenv import dotenv_values
 
+from adapters.security.cipher import parse_master_keys
 from adapters.security.passwords import OWASP_MIN_MEMORY_KIB, OWASP_MIN_TIME_COST
 from application.common.files import FileSettings
 from application.common.identity import IdentitySettings
@@ -226,6 +227,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             problems.append("JWT_SECRET must be at least 32 bytes")
         if len(self.file_signing_key.encode()) < 32:
             problems.append("FILE_SIGNING_KEY must be at least 32 bytes")
+        try:
+            parse_master_keys(self.llm_master_keys)
+        except ValueError as exc:
+            problems.append(f"LLM_MASTER_KEYS: {exc}")
         if self.file_storage == "s3" and not self.s3_bucket.strip():
             problems.append("S3_BUCKET is required when FILE_STORAGE=s3")
         if self.is_production:

@@ -6,6 +6,7 @@ Between tests every table is truncated and Redis flushed.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import tempfile
@@ -18,6 +19,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.postgres.engine import create_engine
@@ -111,7 +113,14 @@ TABLES = ", ".join(table.name for table in metadata.sorted_tables)
 @pytest.fixture
 async def clean(engine: AsyncEngine, redis: Redis, servers: Servers) -> None:
     """Every test that touches the servers starts from empty tables and an empty Redis."""
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {TABLES} CASCADE"))
+    for attempt in range(5):
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {TABLES} CASCADE"))
+            break
+        except DBAPIError as exc:  # a gateway's usage writer inserting meanwhile
+            if "deadlock" not in str(exc) or attempt == 4:
+                raise
+            await asyncio.sleep(0.05)
     await redis.flushdb()
     shutil.rmtree(servers.scratch / "mail", ignore_errors=True)

@@ -129,6 +129,23 @@ class ChatRequest:
             chars += len(tool.name) + len(tool.description or "") + 4 * len(tool.parameters) * 8
         return chars // 4 + 1 + images * 1_000
 
+    def max_input_tokens(self) -> int:
+        """A true upper bound for budgets: a BPE token is at least one byte of
+        UTF-8, plus a few tokens of framing per message and a generous
+        allowance per image. Over-reserving only refuses a call at the very
+        edge of a budget a little early; under-reserving would let
+        concurrent calls overspend it."""
+        total = 8
+        for message in self.messages:
+            total += 8 + len(message.text.encode())
+            if not isinstance(message.content, str):
+                total += 3_000 * sum(isinstance(part, ImagePart) for part in message.content)
+            for call in message.tool_calls:
+                total += 8 + len(call.name.encode()) + len(call.arguments.encode())
+        for tool in self.tools:
+            total += 16 + len(repr(tool.parameters).encode()) + len((tool.description or "").encode())
+        return total
+
     def requirements(self) -> Requirements:
         return Requirements(
             tools=bool(self.tools),
@@ -199,6 +216,9 @@ class EmbeddingRequest:
 
     def estimated_input_tokens(self) -> int:
         return sum(len(text) for text in self.inputs) // 4 + len(self.inputs)
+
+    def max_input_tokens(self) -> int:
+        return sum(len(text.encode()) for text in self.inputs) + 2 * len(self.inputs)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from domain.common.errors import DomainError, Forbidden, InvalidInput, NotFound, TooManyRequests
+from domain.common.errors import (
+    Conflict,
+    DomainError,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    TooManyRequests,
+)
 
 
 class ProviderError(DomainError):
@@ -107,3 +114,62 @@ class RouteNotFound(NotFound):
 
 class UnsafeBaseUrl(InvalidInput):
     code = "unsafe_base_url"
+
+
+class InvalidCredential(InvalidInput):
+    code = "invalid_credential"
+
+
+class CredentialNameTaken(Conflict):
+    code = "credential_name_taken"
+
+    @classmethod
+    def default_detail(cls) -> str:
+        return "This workspace already has a credential with that name."
+
+
+class CredentialUnreadable(DomainError):
+    """A stored key that cannot be opened: its master key is gone, or the row
+    was altered or copied from elsewhere. Says nothing about the secret."""
+
+    code = "credential_unreadable"
+
+    @classmethod
+    def default_detail(cls) -> str:
+        return "The stored credential cannot be decrypted; replace it with a new one."
+
+
+class InvalidRoute(InvalidInput):
+    code = "invalid_route"
+
+
+class RouteNameTaken(Conflict):
+    code = "route_name_taken"
+
+    @classmethod
+    def default_detail(cls) -> str:
+        return "This workspace already has a route with that name."
+
+
+class InvalidBudget(InvalidInput):
+    code = "invalid_budget"
+
+
+class BudgetNotFound(NotFound):
+    code = "budget_not_found"
+
+    @classmethod
+    def default_detail(cls) -> str:
+        return "No budget is set there."
+
+
+class InvalidLimits(InvalidInput):
+    code = "invalid_limits"
+
+
+class LimitsNotFound(NotFound):
+    code = "limits_not_found"
+
+    @classmethod
+    def default_detail(cls) -> str:
+        return "No limits are set there."

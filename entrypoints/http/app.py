@@ -20,6 +20,19 @@ from entrypoints.http.errors import EXCEPTION_HANDLERS, rate_limit_headers
 from entrypoints.http.files.controller import FileController
 from entrypoints.http.health import HealthController
 from entrypoints.http.identity.controller import AuthController
+from entrypoints.http.llm.credentials import CredentialController
+from entrypoints.http.llm.gateway import (
+    AnthropicController,
+    NativeGatewayController,
+    OpenAIController,
+)
+from entrypoints.http.llm.governance import (
+    BudgetController,
+    LimitsController,
+    LlmSettingsController,
+)
+from entrypoints.http.llm.routes import RouteController
+from entrypoints.http.llm.usage import UsageController
 from entrypoints.http.middleware import request_id_middleware
 from entrypoints.http.security import HttpProvider
 from entrypoints.http.tenancy.controller import (
@@ -87,6 +100,15 @@ def create_app(
                     ApiKeyController,
                     AuditController,
                     FileController,
+                    CredentialController,
+                    NativeGatewayController,
+                    OpenAIController,
+                    AnthropicController,
+                    RouteController,
+                    UsageController,
+                    BudgetController,
+                    LimitsController,
+                    LlmSettingsController,
                 ],
             ),
             MetricsController,

@@ -26,6 +26,16 @@ from domain.common.errors import (
 )
 from domain.files.errors import InvalidSignature, UnsupportedFileType
 from domain.identity.api_key import RateLimited
+from domain.llm.errors import (
+    BudgetExceeded,
+    CircuitOpen,
+    ContextTooLong,
+    ProviderBadRequest,
+    ProviderError,
+    ProviderOverloaded,
+    ProviderRateLimited,
+    ProviderTimeout,
+)
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -42,6 +52,16 @@ ERROR_STATUSES: dict[type[DomainError], int] = {
     QuotaExceeded: 413,
     TooManyRequests: 429,
     StorageUnavailable: 503,
+    # The LLM gateway. A provider refusing *our* key is the gateway's problem,
+    # not the caller's credentials: 502, as a 401 would make SDKs blame the user's key.
+    BudgetExceeded: 402,  # not 429: SDKs retry a 429, and a spent budget stays spent
+    ProviderRateLimited: 429,
+    ProviderOverloaded: 503,
+    CircuitOpen: 503,
+    ProviderTimeout: 504,
+    ContextTooLong: 400,
+    ProviderBadRequest: 400,
+    ProviderError: 502,
 }
 
 log = structlog.get_logger(__name__)

@@ -31,6 +31,7 @@ def request_id_middleware(app: ASGIApp) -> ASGIApp:
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
+        scope["state"]["started"] = started  # the gateway's overhead header counts from here
         status = 500
 
         async def send_with_id(message: Message) -> None:

@@ -24,6 +24,17 @@ from application.commands.identity.revoke_session import RevokeSessionHandler
 from application.commands.identity.send_account_mail import SendAccountMailHandler
 from application.commands.identity.update_profile import UpdateProfileHandler
 from application.commands.identity.verify_email import VerifyEmailHandler
+from application.commands.llm.create_credential import CreateCredentialHandler
+from application.commands.llm.create_route import CreateRouteHandler
+from application.commands.llm.delete_credential import DeleteCredentialHandler
+from application.commands.llm.delete_route import DeleteRouteHandler
+from application.commands.llm.remove_budget import RemoveBudgetHandler
+from application.commands.llm.remove_limits import RemoveLimitsHandler
+from application.commands.llm.set_budget import SetBudgetHandler
+from application.commands.llm.set_limits import SetLimitsHandler
+from application.commands.llm.test_credential import TestCredentialHandler
+from application.commands.llm.update_llm_settings import UpdateLlmSettingsHandler
+from application.commands.llm.update_route import UpdateRouteHandler
 from application.commands.tenancy.accept_invitation import AcceptInvitationHandler
 from application.commands.tenancy.change_member_role import ChangeMemberRoleHandler
 from application.commands.tenancy.create_api_key import CreateApiKeyHandler
@@ -50,6 +61,13 @@ from application.queries.files.get_file import GetFileHandler, ListVersionsHandl
 from application.queries.files.list_files import ListFilesHandler
 from application.queries.identity.get_me import GetMeHandler
 from application.queries.identity.list_sessions import ListSessionsHandler
+from application.queries.llm.get_llm_settings import GetLlmSettingsHandler
+from application.queries.llm.get_route import GetRouteHandler
+from application.queries.llm.list_budgets import ListBudgetsHandler
+from application.queries.llm.list_credentials import ListCredentialsHandler
+from application.queries.llm.list_limits import ListLimitsHandler
+from application.queries.llm.list_routes import ListRoutesHandler
+from application.queries.llm.usage_report import GetUsageReportHandler
 from application.queries.tenancy.get_workspace import GetWorkspaceHandler
 from application.queries.tenancy.list_api_keys import ListApiKeysHandler
 from application.queries.tenancy.list_invitations import ListInvitationsHandler
@@ -113,4 +131,23 @@ class HandlersProvider(Provider):
         GetFileHandler,
         ListVersionsHandler,
         ListFilesHandler,
+        # llm
+        CreateCredentialHandler,
+        DeleteCredentialHandler,
+        TestCredentialHandler,
+        ListCredentialsHandler,
+        CreateRouteHandler,
+        UpdateRouteHandler,
+        DeleteRouteHandler,
+        ListRoutesHandler,
+        GetUsageReportHandler,
+        GetRouteHandler,
+        SetBudgetHandler,
+        RemoveBudgetHandler,
+        SetLimitsHandler,
+        RemoveLimitsHandler,
+        UpdateLlmSettingsHandler,
+        ListBudgetsHandler,
+        ListLimitsHandler,
+        GetLlmSettingsHandler,
     )

@@ -8,6 +8,8 @@ from dishka import Provider, Scope, provide
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from adapters.llm.metrics import PrometheusGatewayMetrics
+from adapters.llm.usage_buffer import BufferedUsageSink
 from adapters.mail.files import FileMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.postgres.audit import RequestOrigin, SqlAuditLog, SqlAuditReader
@@ -20,6 +22,19 @@ from adapters.postgres.identity import (
     SqlSessionRepository,
     SqlUserRepository,
 )
+from adapters.postgres.llm_credentials import (
+    SqlCredentialLookup,
+    SqlCredentialReader,
+    SqlCredentialRepository,
+)
+from adapters.postgres.llm_governance import (
+    SqlGovernanceReader,
+    SqlGovernanceRepository,
+    SqlPolicyLookup,
+    SqlSpendHistory,
+)
+from adapters.postgres.llm_routes import SqlRouteLookup, SqlRouteReader, SqlRouteRepository
+from adapters.postgres.llm_usage import SqlUsageReader, SqlUsageWriter
 from adapters.postgres.tenancy import (
     SqlApiKeyLookup,
     SqlApiKeyRepository,
@@ -29,10 +44,14 @@ from adapters.postgres.tenancy import (
     SqlWorkspaceRepository,
 )
 from adapters.postgres.unit_of_work import SqlUnitOfWork
+from adapters.redis.llm_ledger import RedisSpendLedger
+from adapters.redis.llm_limiter import RedisCallLimiter
 from adapters.redis.login_throttle import RedisLoginThrottle
 from adapters.redis.rate_limiter import RedisRateLimiter
 from adapters.redis.session_cache import RedisSessionCache
 from adapters.redis.usage import RedisUsageRecorder
+from adapters.security.base_url_guard import SafeBaseUrlGuard
+from adapters.security.cipher import AesGcmCipher
 from adapters.security.passwords import Argon2PasswordHasher
 from adapters.security.signing import HmacUrlSigner
 from adapters.security.tokens import JwtAccessTokens, RandomSecretTokens
@@ -42,6 +61,10 @@ from adapters.storage.sniffer import PuremagicSniffer
 from adapters.system import SystemClock, UuidV7Generator
 from application.common.files import FileSettings
 from application.common.identity import IdentitySettings
+from application.llm.endpoints import EndpointResolver
+from application.llm.policy import CachedPolicyLookup
+from application.llm.settings import LlmSettings
+from application.llm.targets import RouteCache
 from application.ports.audit import AuditLog, AuditReader
 from application.ports.files import (
     BlobReferences,
@@ -61,6 +84,24 @@ from application.ports.identity import (
     UserRepository,
 )
 from application.ports.identity_reads import SessionReader, UserReader
+from application.ports.llm_credentials import (
+    BaseUrlGuard,
+    CredentialLookup,
+    CredentialReader,
+    CredentialRepository,
+    SecretCipher,
+)
+from application.ports.llm_governance import (
+    CallLimiter,
+    GovernanceRepository,
+    PolicyLookup,
+    SpendHistory,
+    SpendLedger,
+)
+from application.ports.llm_governance_reads import GovernanceReader
+from application.ports.llm_route_reads import RouteReader
+from application.ports.llm_routes import RouteLookup, RouteRepository
+from application.ports.llm_usage import GatewayMetrics, UsageReader, UsageSink
 from application.ports.mail import Mailer
 from application.ports.rate_limit import RateLimiter, UsageRecorder
 from application.ports.security import AccessTokenIssuer, PasswordHasher, SecretTokens
@@ -201,6 +242,90 @@ class InfrastructureProvider(Provider):
             )
         return FileMailer(settings.mail_path, sender=settings.mail_from)
 
+    # -- LLM credentials and where calls go
+
+    @provide
+    def llm_settings(self, settings: Settings) -> LlmSettings:
+        return settings.llm
+
+    @provide
+    def secret_cipher(self, settings: Settings) -> SecretCipher:
+        return AesGcmCipher.from_setting(settings.llm_master_keys)
+
+    @provide
+    def base_url_guard(self, llm: LlmSettings) -> BaseUrlGuard:
+        return SafeBaseUrlGuard(llm.allowed_private_hosts)
+
+    @provide
+    def credential_lookup(self, engine: AsyncEngine) -> CredentialLookup:
+        return SqlCredentialLookup(engine)
+
+    @provide
+    def endpoint_resolver(
+        self,
+        lookup: CredentialLookup,
+        cipher: SecretCipher,
+        guard: BaseUrlGuard,
+        llm: LlmSettings,
+    ) -> EndpointResolver:
+        return EndpointResolver(lookup, cipher, guard, llm)
+
+    @provide
+    def route_lookup(self, engine: AsyncEngine) -> RouteLookup:
+        return SqlRouteLookup(engine)
+
+    @provide
+    def route_cache(self, llm: LlmSettings) -> RouteCache:
+        return RouteCache(llm.policy_cache_seconds)
+
+    # -- LLM budgets and limits
+
+    @provide
+    def cached_policy_lookup(self, engine: AsyncEngine, llm: LlmSettings) -> CachedPolicyLookup:
+        return CachedPolicyLookup(SqlPolicyLookup(engine), llm)
+
+    @provide
+    def policy_lookup(self, cached: CachedPolicyLookup) -> PolicyLookup:
+        return cached
+
+    @provide
+    def spend_history(self, engine: AsyncEngine) -> SpendHistory:
+        return SqlSpendHistory(engine)
+
+    @provide
+    def spend_ledger(self, redis: Redis, history: SpendHistory, llm: LlmSettings) -> SpendLedger:
+        # Holds and slots of a process that died mid-call lapse after twice a call's deadline.
+        return RedisSpendLedger(redis, history, hold_seconds=2 * llm.request_deadline_seconds + 60)
+
+    @provide
+    def call_limiter(self, redis: Redis, llm: LlmSettings) -> CallLimiter:
+        return RedisCallLimiter(redis, lease_seconds=2 * llm.request_deadline_seconds + 60)
+
+    # -- LLM usage accounting and metrics
+
+    prometheus_metrics = provide(PrometheusGatewayMetrics)
+
+    @provide
+    def gateway_metrics(self, metrics: PrometheusGatewayMetrics) -> GatewayMetrics:
+        return metrics
+
+    @provide
+    async def buffered_usage_sink(
+        self, engine: AsyncEngine, settings: Settings, metrics: PrometheusGatewayMetrics
+    ) -> AsyncIterator[BufferedUsageSink]:
+        """Closed with the container (the app's shutdown): writes what is left."""
+        sink = BufferedUsageSink(
+            SqlUsageWriter(engine),
+            flush_seconds=settings.llm_usage_flush_seconds,
+            on_dropped=metrics.records_dropped,
+        )
+        yield sink
+        pass  # MUTATION
+
+    @provide
+    def usage_sink(self, sink: BufferedUsageSink) -> UsageSink:
+        return sink
+
 
 class PersistenceProvider(Provider):
     """REQUEST scope: one connection and one unit of work per request or job."""
@@ -246,6 +371,13 @@ class PersistenceProvider(Provider):
     membership_lookup = provide(SqlMembershipLookup, provides=MembershipLookup)
     api_key_lookup = provide(SqlApiKeyLookup, provides=ApiKeyLookup)
     audit_log = provide(SqlAuditLog, provides=AuditLog)
+    llm_credentials = provide(SqlCredentialRepository, provides=CredentialRepository)
+    llm_credential_reader = provide(SqlCredentialReader, provides=CredentialReader)
+    llm_routes = provide(SqlRouteRepository, provides=RouteRepository)
+    llm_route_reader = provide(SqlRouteReader, provides=RouteReader)
+    llm_governance = provide(SqlGovernanceRepository, provides=GovernanceRepository)
+    llm_governance_reader = provide(SqlGovernanceReader, provides=GovernanceReader)
+    llm_usage_reader = provide(SqlUsageReader, provides=UsageReader)
     audit_reader = provide(SqlAuditReader, provides=AuditReader)
     tenancy_reader = provide(SqlTenancyReader)
     files = provide(SqlFileRepository, provides=FileRepository)

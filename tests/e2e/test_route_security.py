@@ -30,6 +30,36 @@ BODIES: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("POST", "/api/v1/api-keys"): {"name": "ci"},
     ("PATCH", "/api/v1/files/{file_id}"): {"description": "renamed"},
+    ("POST", "/api/v1/llm/credentials"): {
+        "provider": "openai",
+        "name": "Production",
+        "api_key": "sk-route-security-0000000000",
+    },
+    ("POST", "/api/v1/llm/routes"): {
+        "name": "fast",
+        "strategy": "priority",
+        "targets": [{"model": "openai/gpt-4o-mini"}],
+    },
+    ("PATCH", "/api/v1/llm/routes/{route_id}"): {"strategy": "weighted"},
+    ("PUT", "/api/v1/llm/budgets/workspace"): {"limit_usd": 10, "period": "day"},
+    ("PUT", "/api/v1/llm/budgets/api-keys/{api_key_id}"): {"limit_usd": 10, "period": "day"},
+    ("PUT", "/api/v1/llm/limits/workspace"): {"requests_per_minute": 60},
+    ("PUT", "/api/v1/llm/limits/api-keys/{api_key_id}"): {"requests_per_minute": 60},
+    ("PUT", "/api/v1/llm/settings"): {"refuse_unpriced_models": True},
+    ("POST", "/api/v1/llm/chat"): {
+        "model": "openai/gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+    },
+    ("POST", "/v1/chat/completions"): {
+        "model": "openai/gpt-4o-mini",
+        "messages": [{"role": "user", "content": "hi"}],
+    },
+    ("POST", "/v1/embeddings"): {"model": "openai/text-embedding-3-small", "input": "hi"},
+    ("POST", "/v1/messages"): {
+        "model": "openai/gpt-4o-mini",
+        "max_tokens": 8,
+        "messages": [{"role": "user", "content": "hi"}],
+    },
 }
 
 
@@ -122,6 +152,9 @@ async def call(
         .replace("{invitation_id}", str(uuid.uuid4()))
         .replace("{key_id}", str(uuid.uuid4()))
         .replace("{file_id}", str(uuid.uuid4()))
+        .replace("{credential_id}", str(uuid.uuid4()))
+        .replace("{route_id}", str(uuid.uuid4()))
+        .replace("{api_key_id}", str(uuid.uuid4()))
         .replace("{number}", "1")
     )
     body = BODIES.get((method, path))

@@ -1,0 +1,1 @@
+"""LLM providers (the official SDKs) and the model catalogue."""
