@@ -143,7 +143,9 @@ class ChatRequest:
             for call in message.tool_calls:
                 total += 8 + len(call.name.encode()) + len(call.arguments.encode())
         for tool in self.tools:
-            total += 16 + len(repr(tool.parameters).encode()) + len((tool.description or "").encode())
+            total += (
+                16 + len(repr(tool.parameters).encode()) + len((tool.description or "").encode())
+            )
         return total
 
     def requirements(self) -> Requirements:
