@@ -110,8 +110,8 @@ def prepare(port: int) -> str:
         "/api/v1/llm/limits/workspace",
         token,
         {
-            "requests_per_minute": 10_000_000,
-            "tokens_per_minute": 10_000_000_000,
+            "requests_per_minute": 1_000_000,
+            "tokens_per_minute": 1_000_000_000,
             "max_concurrent": 10_000,
         },
     )

@@ -320,7 +320,7 @@ class InfrastructureProvider(Provider):
             on_dropped=metrics.records_dropped,
         )
         yield sink
-        pass  # MUTATION
+        await sink.aclose()
 
     @provide
     def usage_sink(self, sink: BufferedUsageSink) -> UsageSink:

@@ -138,7 +138,9 @@ class NativeGatewayController(Controller):
     ) -> Response[bytes] | Stream:
         call = wire_native.to_domain(data)
         if call.stream:
-            opened = await stream.execute(actor, call, origin_of(request))
+            opened = await unless_disconnected(
+                request, stream.execute(actor, call, origin_of(request))
+            )
             await connection.close()  # a long stream holds no database connection
             return event_stream(
                 request, wire_native.stream_events(opened), opened.upstream_first_chunk_seconds
@@ -188,7 +190,9 @@ class OpenAIController(Controller):
         call, options = wire_openai.decode_chat(await request.body())
         created = int(time.time())
         if call.stream:
-            opened = await stream.execute(actor, call, origin_of(request))
+            opened = await unless_disconnected(
+                request, stream.execute(actor, call, origin_of(request))
+            )
             await connection.close()
             encoder = wire_openai.OpenAIStreamEncoder(
                 model=call.model, created=created, include_usage=options.include_usage
@@ -260,7 +264,9 @@ class AnthropicController(Controller):
     ) -> Response[bytes] | Stream:
         call = wire_anthropic.decode_messages(await request.body())
         if call.stream:
-            opened = await stream.execute(actor, call, origin_of(request))
+            opened = await unless_disconnected(
+                request, stream.execute(actor, call, origin_of(request))
+            )
             await connection.close()
             encoder = wire_anthropic.AnthropicStreamEncoder(model=call.model)
             return event_stream(

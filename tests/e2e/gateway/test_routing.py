@@ -3,6 +3,8 @@ errors after it as a final stream event, and every attempt accounted."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from typing import Any
 
@@ -187,3 +189,41 @@ async def test_the_breaker_opens_and_fails_fast(
     assert [r.status_code for r in statuses] == [502, 503, 503]
     assert statuses[2].json()["error"]["code"] == "circuit_open"
     assert len(upstream.requests_to("/v1/chat/completions")) == 3
+
+
+@pytest.mark.parametrize("stage", ["waiting", "before-first-chunk", "streaming"])
+async def test_a_client_that_leaves_cancels_the_upstream_call(
+    caller: Caller, upstream: FakeUpstream, engine: AsyncEngine, stage: str
+) -> None:
+    model = f"leaves-{stage}"
+    stream = stage != "waiting"
+    steps = {
+        "waiting": Step.hang(30),
+        "before-first-chunk": Step.stall(after_chunks=1, seconds=30),  # only the role chunk
+        "streaming": Step.stall(after_chunks=3, seconds=30),  # some text, then nothing
+    }
+    upstream.script(model, [steps[stage]])
+    body = {
+        "model": f"openai/{model}",
+        "stream": stream,
+        "messages": [{"role": "user", "content": "wait for it"}],
+    }
+    async with httpx.AsyncClient(base_url=caller.url, timeout=20) as leaving:
+        request = asyncio.ensure_future(
+            leaving.post("/v1/chat/completions", headers=caller.key_headers, json=body)
+        )
+        for _ in range(100):
+            if upstream.in_flight:
+                break
+            await asyncio.sleep(0.02)
+        assert upstream.in_flight == 1
+        request.cancel()  # the client goes away
+        with contextlib.suppress(asyncio.CancelledError):
+            await request
+    for _ in range(100):
+        if upstream.in_flight == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert upstream.in_flight == 0  # long before the provider's 30 s
+    [row] = await usage_rows(engine)
+    assert row["status"] == "client_closed"

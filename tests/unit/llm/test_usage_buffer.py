@@ -71,6 +71,7 @@ async def test_record_returns_at_once_even_while_the_store_hangs() -> None:
     await asyncio.sleep(0.02)
     assert writer.attempts == 1  # one batch is out, the rest wait in memory
     assert writer.batches == []
+    assert sink.pending == 50  # the batch in flight counts until it is stored
     writer.gate.set()
     await sink.aclose()
     assert len(writer.stored) == 50
