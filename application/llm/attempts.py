@@ -118,10 +118,14 @@ class AttemptRunner:
                     self._health.abandoned(key)
                     raise last or ProviderTimeout("The call's deadline passed.")
                 began = time.perf_counter()
+                limit = min(self._settings.attempt_timeout_seconds, remaining)
                 try:
-                    result = await call(
-                        endpoint, candidate, min(self._settings.attempt_timeout_seconds, remaining)
-                    )
+                    try:
+                        # The adapters honour ``limit`` themselves; this is the backstop.
+                        async with asyncio.timeout(limit + 0.05):
+                            result = await call(endpoint, candidate, limit)
+                    except TimeoutError:
+                        raise ProviderTimeout(f"{model} did not answer in time.") from None
                 except ProviderError as exc:
                     trace.upstream_seconds += time.perf_counter() - began
                     trace.attempts.append(Attempt(model=model, error=exc.code))
