@@ -45,7 +45,7 @@ local function prune(h, z, now)
     end
   end
   redis.call('ZREMRANGEBYSCORE', z, '-inf', now)
-  if freed ~= 0 then redis.call('HINCRBY', h, 'reserved', -freed) end
+  if freed ~= 0 then redis.call('HINCRBY', h, 'reserved', string.format('%d', -freed)) end
 end
 local function unseeded()
   local missing = {}
@@ -76,8 +76,9 @@ for i = 1, #KEYS / 2 do
 end
 for i = 1, #KEYS / 2 do
   local h, z, at = KEYS[2 * i - 1], KEYS[2 * i], ARGV[4 + 2 * i]
-  redis.call('HINCRBY', h, 'reserved', amount)
-  redis.call('HSET', h, 'h:' .. token, amount)
+  -- %d: Lua would print a large number as 1e+14, which HINCRBY refuses
+  redis.call('HINCRBY', h, 'reserved', string.format('%d', amount))
+  redis.call('HSET', h, 'h:' .. token, string.format('%d', amount))
   redis.call('ZADD', z, hold_until, token)
   redis.call('PEXPIREAT', h, at)
   redis.call('PEXPIREAT', z, at)
@@ -99,11 +100,11 @@ for i = 1, #KEYS / 2 do
   local held = redis.call('HGET', h, 'h:' .. token)
   if held then
     redis.call('HDEL', h, 'h:' .. token)
-    redis.call('HINCRBY', h, 'reserved', -tonumber(held))
+    redis.call('HINCRBY', h, 'reserved', string.format('%d', -tonumber(held)))
   end
   redis.call('ZREM', z, token)
   prune(h, z, now)
-  if actual ~= 0 then redis.call('HINCRBY', h, 'spent', actual) end
+  if actual ~= 0 then redis.call('HINCRBY', h, 'spent', string.format('%d', actual)) end
   redis.call('PEXPIREAT', h, at)
   redis.call('PEXPIREAT', z, at)
 end

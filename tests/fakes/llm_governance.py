@@ -292,6 +292,12 @@ class InMemorySpendLedger(SpendLedger):
             raise ValueError("a reservation cannot be negative")
         token = uuid.uuid4().hex
         now = self._now()
+        too_small = next((w for w in windows if micros > w.budget.limit_micros), None)
+        if too_small is not None:  # as the Redis ledger: named before any other window
+            state = await self._open(too_small, now)
+            raise budget_exceeded(
+                too_small, spent=state.spent, reserved=state.reserved, amount=micros
+            )
         opened = [await self._open(w, now) for w in windows]
         for window, state in zip(windows, opened, strict=True):
             limit = window.budget.limit_micros

@@ -7,6 +7,7 @@ import pytest
 from entrypoints.config import (
     DEV_FILE_SIGNING_KEY,
     DEV_JWT_SECRET,
+    DEV_LLM_MASTER_KEYS,
     ConfigurationError,
     load_settings,
 )
@@ -15,6 +16,7 @@ STRONG = "Vq3x8WmZ0pL2rT6yK1nB5cD9fG4hJ7sA-strong-enough"
 PRODUCTION = {
     "APP_ENV": "production",
     "FILE_SIGNING_KEY": "another-strong-key-for-signing-file-links-0123",
+    "LLM_MASTER_KEYS": "k1:cHJvZHVjdGlvbi10ZXN0LW1hc3Rlci1rZXktMzJieXQ=",
     "DATABASE_URL": "postgresql://db/app",
     "REDIS_URL": "redis://cache:6379/0",
 }
@@ -89,3 +91,16 @@ def test_production_refuses_one_key_for_tokens_and_file_links() -> None:
     env = {**PRODUCTION, "JWT_SECRET": STRONG, "FILE_SIGNING_KEY": STRONG}
     with pytest.raises(ConfigurationError, match="FILE_SIGNING_KEY must differ"):
         load_settings(env, env_file=None)
+
+
+@pytest.mark.parametrize("keys", ["", DEV_LLM_MASTER_KEYS])
+def test_production_refuses_a_missing_or_default_llm_master_key(keys: str) -> None:
+    env = {**PRODUCTION, "JWT_SECRET": STRONG, "LLM_MASTER_KEYS": keys}
+    with pytest.raises(ConfigurationError, match="LLM_MASTER_KEYS"):
+        load_settings(env, env_file=None)
+
+
+def test_malformed_llm_master_keys_are_refused_without_echoing_them() -> None:
+    with pytest.raises(ConfigurationError, match="LLM_MASTER_KEYS") as refused:
+        load_settings({"LLM_MASTER_KEYS": "k1:not-base64-secret-material"}, env_file=None)
+    assert "not-base64-secret-material" not in str(refused.value)

@@ -27,6 +27,7 @@ PRODUCTION = {
     "APP_ENV": "production",
     "JWT_SECRET": "Vq3x8WmZ0pL2rT6yK1nB5cD9fG4hJ7sA-strong-enough",
     "FILE_SIGNING_KEY": "another-strong-key-for-signing-file-links-0123",
+    "LLM_MASTER_KEYS": "k1:cHJvZHVjdGlvbi10ZXN0LW1hc3Rlci1rZXktMzJieXQ=",
     "DATABASE_URL": "postgresql://db/app",
     "REDIS_URL": "redis://cache:6379/0",
 }

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from structlog.testing import capture_logs
 
+from adapters.llm import usage_buffer
 from adapters.llm.usage_buffer import BufferedUsageSink
 from domain.llm.usage import UsageRecord
 from tests.fakes.llm_usage import ScriptedWriter, usage_record
@@ -274,14 +275,34 @@ def test_every_record_is_written_once_in_order_or_counted_as_dropped(script: lis
     asyncio.run(scenario())
 
 
-async def test_an_overflow_is_logged_once_with_its_count_not_once_per_record() -> None:
+class RecordingLog:
+    """Stands in for the module's logger (a configured structlog logger is cached
+    on first use, and then no longer reaches ``capture_logs``)."""
+
+    def __init__(self) -> None:
+        self.entries: list[dict[str, Any]] = []
+
+    def _add(self, level: str, event: str, **fields: Any) -> None:
+        self.entries.append({"event": event, "log_level": level, **fields})
+
+    def error(self, event: str, **fields: Any) -> None:
+        self._add("error", event, **fields)
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self._add("warning", event, **fields)
+
+
+async def test_an_overflow_is_logged_once_with_its_count_not_once_per_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    logs = RecordingLog()
+    monkeypatch.setattr(usage_buffer, "log", logs)
     writer = ScriptedWriter()
     writer.down = True
     sink = sink_for(writer, batch_size=5, max_buffered=10)
-    with capture_logs() as logs:
-        for r in records(60):
-            sink.record(r)
-    dropped = [e for e in logs if e["event"] == "llm.usage_records_dropped"]
+    for r in records(60):
+        sink.record(r)
+    dropped = [e for e in logs.entries if e["event"] == "llm.usage_records_dropped"]
     assert sink.dropped == 50
     assert len(dropped) == 1
     assert dropped[0]["log_level"] == "error" and dropped[0]["reason"] == "overflow"
