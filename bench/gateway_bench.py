@@ -21,7 +21,7 @@ The table is printed and saved to ``bench/results/gateway-<timestamp>.txt``
 
 Environment: BENCH_DURATION (default 15 s per cell), BENCH_CONCURRENCY
 (default 1,16,64), BENCH_MODES (default json,stream), LLM_HTTP_TRANSPORT
-(aiohttp or httpx, passed to the service).
+(direct, aiohttp or httpx; passed to the service).
 """
 
 from __future__ import annotations
@@ -207,7 +207,7 @@ def main() -> int:
     header = (
         f"# make bench-gateway, {time.strftime('%Y-%m-%d %H:%M:%S')}\n"
         f"revision {git_revision()}; CPU {cpu_model()}; {os.cpu_count()} CPUs; "
-        f"transport {os.environ.get('LLM_HTTP_TRANSPORT', 'aiohttp')}; "
+        f"transport {os.environ.get('LLM_HTTP_TRANSPORT', 'direct')}; "
         f"{'server on CPU 1, load and mock on CPU 0' if pinned else 'not pinned'}\n"
         "API-key auth, workspace limits, a workspace budget and usage accounting on.\n"
     )

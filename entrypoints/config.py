@@ -120,7 +120,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     llm_allowed_private_hosts: str = ""
     # "id:base64-32-bytes" entries, comma-separated; the first seals new keys.
     llm_master_keys: str = DEV_LLM_MASTER_KEYS
-    llm_http_transport: Literal["aiohttp", "httpx"] = "aiohttp"
+    llm_http_transport: Literal["aiohttp", "httpx", "direct"] = "direct"
     llm_catalogue_file: str = ""
     llm_request_deadline_seconds: float = 120.0
     llm_attempt_timeout_seconds: float = 60.0

@@ -1,4 +1,4 @@
-"""The SDK clients the adapters call through, and what their failures mean.
+"""The HTTP clients the adapters call through, and what their failures mean.
 
 One pooled HTTP client per protocol per process (the SDKs' aiohttp or httpx
 transport, chosen by the operator), shared by every SDK client object. SDK
@@ -6,7 +6,12 @@ clients are cheap wrappers holding a base URL and a key; they are kept per
 (base URL, key) in a small LRU so a credential's client is built once. Evicted
 ones are simply dropped: they own nothing, the pool is shared.
 
-Built at APP scope; ``aclose()`` closes both pools.
+The ``direct`` transport skips the SDK for the OpenAI protocol's chat and
+embeddings calls: the adapter's JSON body is encoded with msgspec and POSTed
+through one pooled ``aiohttp.ClientSession`` (``post``). Everything else (the
+OpenAI ping, all of Anthropic) still goes through the SDKs, over aiohttp.
+
+Built at APP scope; ``aclose()`` closes every pool.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import re
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 import anthropic
@@ -37,7 +42,8 @@ from domain.llm.errors import (
     ProviderUnavailable,
 )
 
-Transport = Literal["aiohttp", "httpx"]
+Transport = Literal["aiohttp", "httpx", "direct"]
+TRANSPORTS: tuple[Transport, ...] = ("aiohttp", "httpx", "direct")
 
 MAX_CONNECTIONS = 1000
 MAX_KEEPALIVE = 256
@@ -49,9 +55,12 @@ class LlmClients:
     """Pooled HTTP clients and cached SDK clients for both protocols."""
 
     def __init__(self, *, transport: Transport = "aiohttp", max_sdk_clients: int = 256) -> None:
-        if transport not in ("aiohttp", "httpx"):
+        if transport not in TRANSPORTS:
             raise ValueError(f"Unknown LLM HTTP transport {transport!r}.")
         self.transport: Transport = transport
+        self.direct = transport == "direct"
+        self._session: aiohttp.ClientSession | None = None
+        self._client_timeouts: dict[float, aiohttp.ClientTimeout] = {}
         self._max = max_sdk_clients
         self._openai_http: httpx2.AsyncClient | None = None
         self._anthropic_http: httpx2.AsyncClient | None = None
@@ -69,16 +78,16 @@ class LlmClients:
         if sdk == "openai":
             if self._openai_http is None:
                 self._openai_http = _new_pool(
-                    openai.DefaultAioHttpClient
-                    if self.transport == "aiohttp"
-                    else openai.DefaultAsyncHttpxClient
+                    openai.DefaultAsyncHttpxClient
+                    if self.transport == "httpx"
+                    else openai.DefaultAioHttpClient
                 )
             return self._openai_http
         if self._anthropic_http is None:
             self._anthropic_http = _new_pool(
-                anthropic.DefaultAioHttpClient
-                if self.transport == "aiohttp"
-                else anthropic.DefaultAsyncHttpxClient
+                anthropic.DefaultAsyncHttpxClient
+                if self.transport == "httpx"
+                else anthropic.DefaultAioHttpClient
             )
         return self._anthropic_http
 
@@ -126,13 +135,95 @@ class LlmClients:
             self._anthropic.popitem(last=False)
         return client
 
+    # -- the direct transport ---------------------------------------------------------
+
+    def session(self) -> aiohttp.ClientSession:
+        """The one pooled aiohttp session of the direct transport, made on first use."""
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(
+                    limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS
+                ),
+                # One session serves every tenant's credential: never replay a cookie.
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None, connect=5.0, sock_read=60.0),
+                raise_for_status=False,
+            )
+        return self._session
+
+    def client_timeout(self, seconds: float) -> aiohttp.ClientTimeout:
+        """Pool wait plus connect, then every wait for bytes (the first byte of the
+        answer, each later chunk), bounded by ``seconds``: the SDK timeout's meaning."""
+        found = self._client_timeouts.get(seconds)
+        if found is None:
+            if len(self._client_timeouts) > 64:
+                self._client_timeouts.clear()
+            found = self._client_timeouts[seconds] = aiohttp.ClientTimeout(
+                total=None, connect=seconds, sock_read=seconds
+            )
+        return found
+
+    async def post(
+        self, url: str, api_key: str, body: Mapping[str, Any], *, time_limit: float
+    ) -> aiohttp.ClientResponse:
+        """POST ``body`` as JSON with the key as a bearer token. A 2xx response is
+        returned unread (the caller reads and releases it); anything else, or a
+        failure to get an answer, is raised as our error."""
+        try:
+            response = await self.session().post(
+                url,
+                data=encode_json(body),
+                headers={
+                    "Authorization": f"Bearer {api_key}",
+                    "Content-Type": "application/json",
+                },
+                timeout=self.client_timeout(time_limit),
+                allow_redirects=False,
+            )
+            if 200 <= response.status < 300:
+                return response
+            try:
+                content = await response.read()
+            finally:
+                response.release()
+        except FAILURES as exc:
+            raise error_from_exception(exc, api_key, time_limit) from None
+        raise error_from_response(response.status, response.headers, content, api_key)
+
+    async def post_json(
+        self, url: str, api_key: str, body: Mapping[str, Any], *, time_limit: float
+    ) -> bytes:
+        """The bytes of a 2xx answer to ``post``."""
+        response = await self.post(url, api_key, body, time_limit=time_limit)
+        try:
+            return await response.read()
+        except FAILURES as exc:
+            raise error_from_exception(exc, api_key, time_limit) from None
+        finally:
+            response.release()
+
     async def aclose(self) -> None:
         self._openai.clear()
         self._anthropic.clear()
         pools = [p for p in (self._openai_http, self._anthropic_http) if p is not None]
         self._openai_http = self._anthropic_http = None
+        session, self._session = self._session, None
+        self._client_timeouts.clear()
         for pool in pools:
             await pool.aclose()
+        if session is not None:
+            await session.close()
+
+
+def _encodable(value: Any) -> Any:
+    """Mappings msgspec does not know (a domain ``Mapping`` field, say) as JSON objects."""
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON-encodable")
+
+
+_json_encoder = msgspec.json.Encoder(enc_hook=_encodable)
+encode_json = _json_encoder.encode
 
 
 def _new_pool(factory: type[httpx2.AsyncClient]) -> httpx2.AsyncClient:

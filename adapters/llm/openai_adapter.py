@@ -4,6 +4,11 @@ Serves OpenAI, Gemini's OpenAI endpoint, Ollama, vLLM and any compatible
 server (``endpoint.base_url`` includes ``/v1``). The SDK builds, authenticates
 and sends the request; its raw response bytes are decoded with msgspec
 (``adapters.llm.wire``), never into the SDK's pydantic models.
+
+With the ``direct`` transport (``LlmClients.direct``) chat and embeddings skip
+the SDK: the same request body goes out as msgspec JSON through the pooled
+aiohttp session, and the same decoders read the answer. ``ping`` always uses
+the SDK.
 """
 
 from __future__ import annotations
@@ -55,8 +60,16 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
     async def complete(
         self, endpoint: Endpoint, model: str, request: ChatRequest, *, time_limit: float
     ) -> ChatResponse:
-        client = self._clients.openai(endpoint.base_url, endpoint.api_key)
         body = request_body(endpoint.provider, model, request, stream=False)
+        if self._clients.direct:
+            content = await self._clients.post_json(
+                _url(endpoint, "/chat/completions"),
+                endpoint.api_key,
+                body,
+                time_limit=time_limit,
+            )
+            return _completion(content, model)
+        client = self._clients.openai(endpoint.base_url, endpoint.api_key)
         try:
             raw = await client.chat.completions.with_raw_response.create(
                 **body, timeout=self._clients.timeout(time_limit)
@@ -64,18 +77,17 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
             content = raw.content
         except FAILURES as exc:
             raise error_from_exception(exc, endpoint.api_key, time_limit) from None
-        try:
-            completion = wire.openai_completion.decode(content)
-        except msgspec.DecodeError:
-            raise ProviderUnavailable("The provider's answer was not readable JSON.") from None
-        return to_response(completion, model)
+        return _completion(content, model)
 
     async def stream(
         self, endpoint: Endpoint, model: str, request: ChatRequest, *, time_limit: float
     ) -> AsyncIterator[ChatChunk]:
-        client = self._clients.openai(endpoint.base_url, endpoint.api_key)
         body = request_body(endpoint.provider, model, request, stream=True)
-        decode = wire.openai_completion.decode
+        if self._clients.direct:
+            async for piece in self._stream_direct(endpoint, body, time_limit):
+                yield piece
+            return
+        client = self._clients.openai(endpoint.base_url, endpoint.api_key)
         finished = False
         try:
             async with client.chat.completions.with_streaming_response.create(
@@ -85,21 +97,37 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
                     if data == b"[DONE]":
                         finished = True
                         break
-                    try:
-                        event = decode(data)
-                    except msgspec.DecodeError:
-                        raise ProviderUnavailable(
-                            "The provider streamed an event that was not readable JSON."
-                        ) from None
-                    if event.error is not None:
-                        raise error_from_event(
-                            event.error.type, event.error.message, endpoint.api_key
-                        )
-                    chunk = to_chunk(event)
+                    chunk = _event_chunk(data, endpoint.api_key)
                     if chunk is not None:
                         yield chunk
         except FAILURES as exc:
             raise error_from_exception(exc, endpoint.api_key, time_limit) from None
+        if not finished:
+            raise ProviderUnavailable("The provider's stream ended before it was complete.")
+
+    async def _stream_direct(
+        self, endpoint: Endpoint, body: dict[str, Any], time_limit: float
+    ) -> AsyncIterator[ChatChunk]:
+        """The stream over the pooled aiohttp session, its SSE read line by line."""
+        api_key = endpoint.api_key
+        response = await self._clients.post(
+            _url(endpoint, "/chat/completions"), api_key, body, time_limit=time_limit
+        )
+        finished = False
+        try:
+            async with response:
+                async for line in response.content:
+                    if not line.startswith(b"data:"):
+                        continue
+                    data = line[5:].strip()
+                    if data == b"[DONE]":
+                        finished = True
+                        break
+                    chunk = _event_chunk(data, api_key)
+                    if chunk is not None:
+                        yield chunk
+        except FAILURES as exc:
+            raise error_from_exception(exc, api_key, time_limit) from None
         if not finished:
             raise ProviderUnavailable("The provider's stream ended before it was complete.")
 
@@ -113,23 +141,20 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
     async def embed(
         self, endpoint: Endpoint, model: str, request: EmbeddingRequest, *, time_limit: float
     ) -> EmbeddingResponse:
-        client = self._clients.openai(endpoint.base_url, endpoint.api_key)
-        extra: dict[str, Any] = {}
-        if request.dimensions is not None:
-            extra["dimensions"] = request.dimensions
-        if request.user is not None:
-            extra["user"] = request.user
-        try:
-            raw = await client.embeddings.with_raw_response.create(
-                model=model,
-                input=list(request.inputs),
-                encoding_format="float",
-                timeout=self._clients.timeout(time_limit),
-                **extra,
+        body = embedding_body(model, request)
+        if self._clients.direct:
+            content = await self._clients.post_json(
+                _url(endpoint, "/embeddings"), endpoint.api_key, body, time_limit=time_limit
             )
-            content = raw.content
-        except FAILURES as exc:
-            raise error_from_exception(exc, endpoint.api_key, time_limit) from None
+        else:
+            client = self._clients.openai(endpoint.base_url, endpoint.api_key)
+            try:
+                raw = await client.embeddings.with_raw_response.create(
+                    **body, timeout=self._clients.timeout(time_limit)
+                )
+                content = raw.content
+            except FAILURES as exc:
+                raise error_from_exception(exc, endpoint.api_key, time_limit) from None
         try:
             parsed = wire.openai_embeddings.decode(content)
         except msgspec.DecodeError:
@@ -151,10 +176,15 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
 # -- request ------------------------------------------------------------------------------
 
 
+def _url(endpoint: Endpoint, path: str) -> str:
+    """``path`` under the endpoint's base URL, as the SDK joins them."""
+    return endpoint.base_url.rstrip("/") + path
+
+
 def request_body(
     provider: Provider, model: str, request: ChatRequest, *, stream: bool
 ) -> dict[str, Any]:
-    """The SDK's ``create`` arguments for a domain request."""
+    """The SDK's ``create`` arguments for a domain request, and the direct JSON body."""
     body: dict[str, Any] = {
         "model": model,
         "messages": [_message(message) for message in request.messages],
@@ -201,6 +231,20 @@ def request_body(
     if stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def embedding_body(model: str, request: EmbeddingRequest) -> dict[str, Any]:
+    """The SDK's ``embeddings.create`` arguments, and the direct JSON body."""
+    body: dict[str, Any] = {
+        "model": model,
+        "input": list(request.inputs),
+        "encoding_format": "float",
+    }
+    if request.dimensions is not None:
+        body["dimensions"] = request.dimensions
+    if request.user is not None:
+        body["user"] = request.user
     return body
 
 
@@ -255,6 +299,27 @@ def _stop(reason: str | None) -> StopReason | None:
     if reason is None:
         return None
     return STOP_REASONS.get(reason, StopReason.STOP)
+
+
+def _completion(content: bytes, model: str) -> ChatResponse:
+    try:
+        completion = wire.openai_completion.decode(content)
+    except msgspec.DecodeError:
+        raise ProviderUnavailable("The provider's answer was not readable JSON.") from None
+    return to_response(completion, model)
+
+
+def _event_chunk(data: bytes, api_key: str) -> ChatChunk | None:
+    """The domain chunk for one ``data:`` payload; our error for an unreadable or error event."""
+    try:
+        event = wire.openai_completion.decode(data)
+    except msgspec.DecodeError:
+        raise ProviderUnavailable(
+            "The provider streamed an event that was not readable JSON."
+        ) from None
+    if event.error is not None:
+        raise error_from_event(event.error.type, event.error.message, api_key)
+    return to_chunk(event)
 
 
 def to_response(completion: wire.OpenAICompletion, model: str) -> ChatResponse:

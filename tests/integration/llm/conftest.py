@@ -1,5 +1,6 @@
-"""The fake provider server (one per session, reset per test) and the SDK
-clients over each HTTP transport the gateway can use."""
+"""The fake provider server (one per session, reset per test) and the clients
+over each HTTP transport the gateway can use (the SDKs over aiohttp or httpx,
+and the direct aiohttp path)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def fake(upstream: FakeUpstream) -> FakeUpstream:
     return upstream
 
 
-@pytest.fixture(params=["aiohttp", "httpx"])
+@pytest.fixture(params=["aiohttp", "httpx", "direct"])
 async def clients(request: pytest.FixtureRequest) -> AsyncIterator[LlmClients]:
     transport: Transport = request.param
     pool = LlmClients(transport=transport)
