@@ -39,6 +39,13 @@ from domain.llm.errors import (
 
 PROBLEM_JSON = "application/problem+json"
 
+
+class ClientClosedRequest(DomainError):
+    """The client left before the answer (nginx's 499); only the access log sees it."""
+
+    code = "client_closed_request"
+
+
 # Domain error class -> HTTP status. The most specific class in the error's MRO wins.
 ERROR_STATUSES: dict[type[DomainError], int] = {
     UnsupportedFileType: 415,
@@ -62,6 +69,7 @@ ERROR_STATUSES: dict[type[DomainError], int] = {
     ContextTooLong: 400,
     ProviderBadRequest: 400,
     ProviderError: 502,
+    ClientClosedRequest: 499,
 }
 
 log = structlog.get_logger(__name__)
@@ -78,7 +86,7 @@ def problem(
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": f"urn:synapscale:problem:{code}",
-        "title": HTTPStatus(status).phrase,
+        "title": _phrase(status),
         "status": status,
         "detail": detail,
         "code": code,
@@ -91,6 +99,13 @@ def problem(
     if errors:
         body["errors"] = errors
     return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:  # 499, which http.HTTPStatus does not know
+        return "Client Closed Request"
 
 
 def rate_limit_headers(limit: int, remaining: int, reset_seconds: float) -> dict[str, str]:

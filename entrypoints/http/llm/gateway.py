@@ -33,6 +33,7 @@ from application.queries.llm.list_models import ListModels
 from application.queries.llm.list_providers import ListProviders
 from domain.common.errors import BadRequest, DomainError, NotFound
 from domain.tenancy.roles import Permission
+from entrypoints.http.errors import ClientClosedRequest
 from entrypoints.http.llm import sse, wire_anthropic, wire_native, wire_openai
 from entrypoints.http.llm.schemas import ModelOut, ProviderOut, model_out, provider_out
 
@@ -76,7 +77,9 @@ async def unless_disconnected(request: Request[Any, Any, Any], work: Awaitable[T
         if not task.done():
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-    return task.result()  # cancelled: raises CancelledError, and nobody is listening
+    if task.cancelled():
+        raise ClientClosedRequest  # answered with 499, which nobody reads
+    return task.result()
 
 
 def dialect_errors(encode: Dialect) -> ExceptionHandlersMap:
