@@ -118,6 +118,13 @@ from application.ports.transaction import TransactionManager
 from entrypoints.config import Settings
 
 
+def hold_seconds(llm: LlmSettings) -> float:
+    """How long a budget hold or concurrency slot lives: past any plain call
+    (twice its deadline) and a long stream (15 min; a stream's deadline is per
+    chunk). A process that dies mid-call frees its holds after this."""
+    return max(2 * llm.request_deadline_seconds + 60, 900.0)
+
+
 class InfrastructureProvider(Provider):
     scope = Scope.APP
 
@@ -294,12 +301,11 @@ class InfrastructureProvider(Provider):
 
     @provide
     def spend_ledger(self, redis: Redis, history: SpendHistory, llm: LlmSettings) -> SpendLedger:
-        # Holds and slots of a process that died mid-call lapse after twice a call's deadline.
-        return RedisSpendLedger(redis, history, hold_seconds=2 * llm.request_deadline_seconds + 60)
+        return RedisSpendLedger(redis, history, hold_seconds=hold_seconds(llm))
 
     @provide
     def call_limiter(self, redis: Redis, llm: LlmSettings) -> CallLimiter:
-        return RedisCallLimiter(redis, lease_seconds=2 * llm.request_deadline_seconds + 60)
+        return RedisCallLimiter(redis, lease_seconds=hold_seconds(llm))
 
     # -- LLM usage accounting and metrics
 
