@@ -34,12 +34,32 @@ def failure_status(exc: BaseException) -> str:
     return "internal_error"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    usage: Usage
-    cost_micros: int | None
-    status: str = "ok"
-    ttft_seconds: float | None = None
+@dataclass(slots=True, kw_only=True)
+class OpenCall:
+    """One call between admission and its end; ``failed`` or ``finished``
+    records it and settles what it held, exactly once per call."""
+
+    accounting: Accounting
+    actor: WorkspaceActor
+    plan: Plan
+    ticket: Ticket
+    trace: Trace
+    origin: CallOrigin
+    endpoint_kind: str  # "chat" | "embeddings"
+    stream: bool
+
+    async def failed(self, exc: BaseException) -> UsageRecord:
+        """Nothing answered: recorded with the error, nothing charged."""
+        return await self.accounting.close(self, Usage(), 0, failure_status(exc), None)
+
+    async def finished(
+        self, usage: Usage, *, status: str = "ok", ttft_seconds: float | None = None
+    ) -> UsageRecord:
+        """Charged at the answering model's price; unknown price, unknown cost."""
+        candidate = self.trace.candidate
+        price = candidate.info.price if candidate is not None else None
+        cost = price.cost_micros(usage) if price is not None else None
+        return await self.accounting.close(self, usage, cost, status, ttft_seconds)
 
 
 class Accounting:
@@ -57,18 +77,37 @@ class Accounting:
         self._ids = ids
         self._clock = clock
 
-    async def close(
+    def open(
         self,
         actor: WorkspaceActor,
         plan: Plan,
         ticket: Ticket,
         trace: Trace,
-        outcome: Outcome,
+        origin: CallOrigin,
         *,
         endpoint_kind: str,
         stream: bool,
-        origin: CallOrigin,
+    ) -> OpenCall:
+        return OpenCall(
+            accounting=self,
+            actor=actor,
+            plan=plan,
+            ticket=ticket,
+            trace=trace,
+            origin=origin,
+            endpoint_kind=endpoint_kind,
+            stream=stream,
+        )
+
+    async def close(
+        self,
+        call: OpenCall,
+        usage: Usage,
+        cost_micros: int | None,
+        status: str,
+        ttft_seconds: float | None,
     ) -> UsageRecord:
+        actor, plan, trace = call.actor, call.plan, call.trace
         candidate = trace.candidate
         model = (
             str(candidate.name)
@@ -85,27 +124,27 @@ class Accounting:
             requested_model=plan.requested,
             model=model,
             provider=model.partition("/")[0] if model else None,
-            endpoint=endpoint_kind,
-            stream=stream,
+            endpoint=call.endpoint_kind,
+            stream=call.stream,
             attempts=tuple(trace.attempts),
-            input_tokens=outcome.usage.input_tokens,
-            output_tokens=outcome.usage.output_tokens,
-            cached_tokens=outcome.usage.cached_tokens,
-            cost_micros=outcome.cost_micros,
+            input_tokens=usage.input_tokens,
+            output_tokens=usage.output_tokens,
+            cached_tokens=usage.cached_tokens,
+            cost_micros=cost_micros,
             latency_ms=round(trace.elapsed() * 1000),
-            ttft_ms=None if outcome.ttft_seconds is None else round(outcome.ttft_seconds * 1000),
-            status=outcome.status,
-            request_id=origin.request_id,
+            ttft_ms=None if ttft_seconds is None else round(ttft_seconds * 1000),
+            status=status,
+            request_id=call.origin.request_id,
             created_at=self._clock.now(),
         )
         self._sink.record(record)
         self._metrics.call_finished(record)
-        if outcome.status == "ok" and outcome.cost_micros is None and model is not None:
+        if status == "ok" and cost_micros is None and model is not None:
             self._metrics.unpriced_call(model)
             log.warning(
-                "llm.unpriced_call", extra={"model": model, "request_id": origin.request_id}
+                "llm.unpriced_call", extra={"model": model, "request_id": call.origin.request_id}
             )
         await self._governor.settle(
-            ticket, total_tokens=outcome.usage.total_tokens, cost_micros=outcome.cost_micros
+            call.ticket, total_tokens=usage.total_tokens, cost_micros=cost_micros
         )
         return record

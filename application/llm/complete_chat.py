@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from application.common.tenancy import WorkspaceActor
-from application.llm.accounting import Accounting, CallOrigin, Outcome, failure_status
+from application.llm.accounting import Accounting, CallOrigin
 from application.llm.attempts import AttemptRunner, Trace
 from application.llm.governor import Governor, Ticket
 from application.llm.targets import Candidate, ResolveTargets
@@ -70,37 +70,23 @@ class CompleteChat:
                 endpoint, candidate.name.model, sent, time_limit=time_limit
             )
 
+        call_record = self._accounting.open(
+            actor, plan, ticket, trace, origin, endpoint_kind="chat", stream=False
+        )
         try:
             response = await self._runner.run(
                 actor.workspace_id, plan, ticket.candidates, trace, call
             )
         except BaseException as exc:
-            await self._accounting.close(
-                actor,
-                plan,
-                ticket,
-                trace,
-                Outcome(usage=Usage(), cost_micros=0, status=failure_status(exc)),
-                endpoint_kind="chat",
-                stream=False,
-                origin=origin,
-            )
+            await call_record.failed(exc)
             raise
         assert trace.candidate is not None
-        usage = response.usage or Usage(
-            input_tokens=request.estimated_input_tokens(),
-            output_tokens=len(response.content) // 4 + 1,
-        )
-        price = trace.candidate.info.price
-        record = await self._accounting.close(
-            actor,
-            plan,
-            ticket,
-            trace,
-            Outcome(usage=usage, cost_micros=price.cost_micros(usage) if price else None),
-            endpoint_kind="chat",
-            stream=False,
-            origin=origin,
+        record = await call_record.finished(
+            response.usage
+            or Usage(
+                input_tokens=request.estimated_input_tokens(),
+                output_tokens=len(response.content) // 4 + 1,
+            )
         )
         return ChatResult(
             response=response,

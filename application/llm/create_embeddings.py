@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from application.common.tenancy import WorkspaceActor
-from application.llm.accounting import Accounting, CallOrigin, Outcome, failure_status
+from application.llm.accounting import Accounting, CallOrigin
 from application.llm.attempts import AttemptRunner, Trace
 from application.llm.governor import Governor
 from application.llm.targets import Candidate, ResolveTargets
 from application.ports.llm import EmbeddingModel, Endpoint
-from domain.llm.chat import EmbeddingRequest, EmbeddingResponse, Requirements, Usage
+from domain.llm.chat import EmbeddingRequest, EmbeddingResponse, Requirements
 from domain.llm.errors import ModelLacksCapability
 from domain.llm.models import ModelName
 from domain.llm.usage import UsageRecord
@@ -67,37 +67,18 @@ class CreateEmbeddings:
                 endpoint, candidate.name.model, request, time_limit=time_limit
             )
 
+        call_record = self._accounting.open(
+            actor, plan, ticket, trace, origin, endpoint_kind="embeddings", stream=False
+        )
         try:
             response = await self._runner.run(
                 actor.workspace_id, plan, ticket.candidates, trace, call
             )
         except BaseException as exc:
-            await self._accounting.close(
-                actor,
-                plan,
-                ticket,
-                trace,
-                Outcome(usage=Usage(), cost_micros=0, status=failure_status(exc)),
-                endpoint_kind="embeddings",
-                stream=False,
-                origin=origin,
-            )
+            await call_record.failed(exc)
             raise
         assert trace.candidate is not None
-        price = trace.candidate.info.price
-        record = await self._accounting.close(
-            actor,
-            plan,
-            ticket,
-            trace,
-            Outcome(
-                usage=response.usage,
-                cost_micros=price.cost_micros(response.usage) if price else None,
-            ),
-            endpoint_kind="embeddings",
-            stream=False,
-            origin=origin,
-        )
+        record = await call_record.finished(response.usage)
         return EmbeddingResult(
             response=response,
             model=trace.candidate.name,

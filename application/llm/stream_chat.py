@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 from application.common.tenancy import WorkspaceActor
-from application.llm.accounting import Accounting, CallOrigin, Outcome, failure_status
+from application.llm.accounting import Accounting, CallOrigin, OpenCall, failure_status
 from application.llm.attempts import AttemptRunner, Trace, first_chunk
 from application.llm.complete_chat import upstream_request
-from application.llm.governor import Governor, Ticket
-from application.llm.targets import Candidate, Plan, ResolveTargets
+from application.llm.governor import Governor
+from application.llm.targets import Candidate, ResolveTargets
 from application.ports.llm import ChatModel, Endpoint
 from domain.llm.chat import ChatChunk, ChatRequest, Usage
 from domain.llm.models import ModelName
@@ -33,7 +32,8 @@ class ChatStream:
         *,
         first: ChatChunk,
         rest: AsyncIterator[ChatChunk],
-        close: _Closer,
+        call: OpenCall,
+        request: ChatRequest,
         model: ModelName,
         upstream_first_chunk_seconds: float,
         first_chunk_seconds: float,
@@ -44,7 +44,8 @@ class ChatStream:
         self.record: UsageRecord | None = None
         self._first = first
         self._rest = rest
-        self._close = close
+        self._call = call
+        self._request = request
 
     async def __aiter__(self) -> AsyncIterator[ChatChunk]:
         usage: Usage | None = None
@@ -65,49 +66,20 @@ class ChatStream:
             raise
         finally:
             close = getattr(self._rest, "aclose", None)
-            if close is not None:
-                await close()
-            self.record = await self._close.finish(
-                usage, produced, status, self.first_chunk_seconds
-            )
-
-
-@dataclass(slots=True, kw_only=True)
-class _Closer:
-    accounting: Accounting
-    actor: WorkspaceActor
-    plan: Plan
-    ticket: Ticket
-    trace: Trace
-    request: ChatRequest
-    candidate: Candidate
-    origin: CallOrigin
-
-    async def finish(
-        self, usage: Usage | None, produced_chars: int, status: str, ttft: float
-    ) -> UsageRecord:
-        """A stream cut before the provider reported usage is charged an estimate."""
-        if usage is None:
-            usage = Usage(
-                input_tokens=self.request.estimated_input_tokens(),
-                output_tokens=produced_chars // 4 + 1,
-            )
-        price = self.candidate.info.price
-        return await self.accounting.close(
-            self.actor,
-            self.plan,
-            self.ticket,
-            self.trace,
-            Outcome(
-                usage=usage,
-                cost_micros=price.cost_micros(usage) if price else None,
-                status=status,
-                ttft_seconds=ttft,
-            ),
-            endpoint_kind="chat",
-            stream=True,
-            origin=self.origin,
-        )
+            try:
+                if close is not None:
+                    await close()  # a client gone away cancels the upstream call here
+            finally:
+                # A stream cut before the provider reported usage is charged an estimate.
+                self.record = await self._call.finished(
+                    usage
+                    or Usage(
+                        input_tokens=self._request.estimated_input_tokens(),
+                        output_tokens=produced // 4 + 1,
+                    ),
+                    status=status,
+                    ttft_seconds=self.first_chunk_seconds,
+                )
 
 
 class StreamChat:
@@ -154,36 +126,22 @@ class StreamChat:
             upstream_ttft = time.perf_counter() - began
             return opened
 
+        call_record = self._accounting.open(
+            actor, plan, ticket, trace, origin, endpoint_kind="chat", stream=True
+        )
         try:
             first, rest = await self._runner.run(
                 actor.workspace_id, plan, ticket.candidates, trace, call
             )
         except BaseException as exc:
-            await self._accounting.close(
-                actor,
-                plan,
-                ticket,
-                trace,
-                Outcome(usage=Usage(), cost_micros=0, status=failure_status(exc)),
-                endpoint_kind="chat",
-                stream=True,
-                origin=origin,
-            )
+            await call_record.failed(exc)
             raise
         assert trace.candidate is not None
         return ChatStream(
             first=first,
             rest=rest,
-            close=_Closer(
-                accounting=self._accounting,
-                actor=actor,
-                plan=plan,
-                ticket=ticket,
-                trace=trace,
-                request=request,
-                candidate=trace.candidate,
-                origin=origin,
-            ),
+            call=call_record,
+            request=request,
             model=trace.candidate.name,
             upstream_first_chunk_seconds=upstream_ttft,
             first_chunk_seconds=trace.elapsed(),
