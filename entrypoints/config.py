@@ -70,6 +70,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     access_token_ttl_seconds: int = 900
     session_ttl_days: int = 30
     session_cache_ttl_seconds: int = 30
+    # API keys seen, per process; changes are announced, this only bounds a lost one.
+    api_key_cache_seconds: float = 60.0
 
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536

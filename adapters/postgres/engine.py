@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def async_url(url: str) -> str:
@@ -29,3 +29,27 @@ def create_engine(
             },
         },
     )
+
+
+class RequestConnection:
+    """A request's (or job's) connection, checked out of the pool on first use.
+
+    A request that needs no database — an API-key call to the gateway whose key
+    is cached — then takes no connection at all, and one that does can hand it
+    back early (before a long stream) with ``release``. Closing without a
+    commit rolls back.
+    """
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    async def acquire(self) -> AsyncConnection:
+        if self._connection is None:
+            self._connection = await self._engine.connect().start()
+        return self._connection
+
+    async def release(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            await connection.close()

@@ -6,7 +6,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.postgres.errors import translated
 from adapters.postgres.statements import Statements, UnitOfWorkStatements
 from adapters.postgres.tables import api_keys, invitations, memberships, users, workspaces
 from adapters.postgres.unit_of_work import SqlUnitOfWork
@@ -291,6 +293,19 @@ class SqlApiKeyLookup(Statements, ApiKeyLookup):
             (_api_key(row), Role(row["creator_role"]) if row["creator_role"] else None)
             for row in rows.mappings()
         ]
+
+
+class PooledApiKeyLookup(ApiKeyLookup):
+    """``SqlApiKeyLookup`` for APP scope (behind the per-process key cache):
+    each read on a pooled connection of its own, held only for the statement."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def by_prefix(self, prefix: str) -> list[tuple[ApiKey, Role | None]]:
+        with translated():
+            async with self._engine.connect() as connection:
+                return await SqlApiKeyLookup(connection).by_prefix(prefix)
 
 
 class SqlTenancyReader(Statements, WorkspaceReader, ApiKeyReader):

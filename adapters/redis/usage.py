@@ -31,15 +31,29 @@ return all
 
 
 class RedisUsageRecorder(UsageRecorder):
-    """Notes each key use in one Redis hash (``HSET``, no database write);
-    the worker flushes it to ``api_keys.last_used_at`` in one statement."""
+    """Notes key uses in one Redis hash (no database write); the worker
+    flushes it to ``api_keys.last_used_at`` in one statement.
 
-    def __init__(self, redis: Redis) -> None:
+    A process notes a key at most once per ``resolution`` seconds: a busy key
+    would otherwise cost a Redis round trip on every request, for a time
+    nobody reads finer than that.
+    """
+
+    def __init__(self, redis: Redis, resolution: float = 1.0) -> None:
         self._redis = redis
         self._take = redis.register_script(_TAKE)
         self._note = redis.register_script(_NOTE)
+        self._resolution = resolution
+        self._noted: dict[ApiKeyId, float] = {}
 
     async def api_key_used(self, key_id: ApiKeyId, at: datetime) -> None:
+        stamp = at.timestamp()
+        last = self._noted.get(key_id)
+        if last is not None and last <= stamp < last + self._resolution:
+            return
+        if len(self._noted) >= 10_000:
+            self._noted.clear()
+        self._noted[key_id] = stamp
         try:
             await self._note(keys=[KEY], args=[str(key_id), repr(at.timestamp())])
         except (RedisError, OSError):

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import hmac
 import math
+import time
 
 from application.common.tenancy import WorkspaceActor
 from application.ports.rate_limit import RateLimitDecision, RateLimiter, UsageRecorder
@@ -11,17 +12,21 @@ from application.ports.tenancy import ApiKeyLookup
 from domain.identity.api_key import (
     LOOKUP_PREFIX_LENGTH,
     SECRET_PREFIX,
+    ApiKey,
     InvalidApiKeyCredential,
     RateLimited,
 )
+from domain.tenancy.ids import WorkspaceId
+from domain.tenancy.roles import Role
 
 
 class AuthenticateApiKey:
     """An ``sk-ss-`` secret to the workspace actor it stands for.
 
-    The key is looked up on every request (by its indexed prefix), so a
-    revocation, expiry, or a change of its creator's role applies at once on
-    every replica. The per-key rate limit is counted before anything else runs.
+    The key is checked on every request (through ``CachedApiKeyLookup``, which
+    forgets on every announced change), so a revocation, expiry, or a change of
+    its creator's role applies from the next request. The per-key rate limit
+    is counted before anything else runs.
     """
 
     def __init__(
@@ -68,3 +73,50 @@ class AuthenticateApiKey:
                 api_key_id=key.id,
             )
         raise InvalidApiKeyCredential
+
+
+class CachedApiKeyLookup(ApiKeyLookup):
+    """Keys by lookup prefix, kept per process so the gateway's hot path makes
+    no database round trip for a key it has seen.
+
+    Still refused from the next request on after a revocation or a role change:
+    every such change is announced after its commit (``AccessChanges``), this
+    process forgets at once and the others when the announcement reaches them
+    (Redis pub/sub, a millisecond). ``ttl`` bounds the damage of an announcement
+    lost with a broken subscription, which also forgets everything when it
+    comes back. Unknown prefixes are not kept: a new key is found at once.
+    """
+
+    def __init__(self, inner: ApiKeyLookup, ttl: float, max_entries: int = 10_000) -> None:
+        self._inner = inner
+        self._ttl = ttl
+        self._max = max_entries
+        self._entries: dict[str, tuple[float, list[tuple[ApiKey, Role | None]]]] = {}
+        self._generation = 0
+
+    async def by_prefix(self, prefix: str) -> list[tuple[ApiKey, Role | None]]:
+        now = time.monotonic()
+        hit = self._entries.get(prefix)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        generation = self._generation
+        found = await self._inner.by_prefix(prefix)
+        # A change announced while we read may not be in what we read.
+        if found and generation == self._generation and self._ttl > 0:
+            if len(self._entries) >= self._max:
+                for stale in list(self._entries)[: self._max // 2]:
+                    del self._entries[stale]
+            self._entries[prefix] = (now + self._ttl, found)
+        return found
+
+    def forget(self, workspace_id: WorkspaceId | None) -> None:
+        self._generation += 1
+        if workspace_id is None:
+            self._entries.clear()
+            return
+        for prefix in [
+            prefix
+            for prefix, (_, keys) in self._entries.items()
+            if any(key.workspace_id == workspace_id for key, _ in keys)
+        ]:
+            del self._entries[prefix]

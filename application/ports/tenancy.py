@@ -74,3 +74,13 @@ class ApiKeyLookup(Protocol):
     @abstractmethod
     async def by_prefix(self, prefix: str) -> list[tuple[ApiKey, Role | None]]:
         """Keys with this lookup prefix, each with its creator's current role in its workspace."""
+
+
+class AccessChanges(Protocol):
+    """Who may act in a workspace changed: a key revoked, a member's role
+    changed, a member gone or back, a workspace deleted. Handlers announce it
+    after their commit, so caches of keys on every replica drop what they hold."""
+
+    @abstractmethod
+    async def changed(self, workspace_id: WorkspaceId | None) -> None:
+        """``None``: anywhere (a deleted account was a member of many)."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from dishka import Provider, Scope, provide
+from dishka import AsyncContainer, Provider, Scope, provide
 from litestar import Request
 
 from adapters.postgres.audit import RequestOrigin
@@ -92,10 +92,11 @@ class HttpProvider(Provider):
     async def workspace_actor(
         self,
         request: Request,  # type: ignore[type-arg] # dishka keys on the bare class
-        authenticate_user: AuthenticateAccessToken,
         authenticate_key: AuthenticateApiKey,
-        resolve: ResolveWorkspace,
+        container: AsyncContainer,
     ) -> WorkspaceActor:
+        """The user-token path is resolved only when taken: it needs the
+        database, and an API-key call whose key is cached needs none."""
         secret = api_key_secret(request)
         if secret is not None:
             try:
@@ -109,7 +110,8 @@ class HttpProvider(Provider):
         token = bearer_token(request)
         if token is None:
             raise InvalidAccessToken("Authentication is required.")
-        user = await authenticate_user.execute(token)
+        user = await (await container.get(AuthenticateAccessToken)).execute(token)
+        resolve = await container.get(ResolveWorkspace)
         return await resolve.execute(user.user_id, requested_workspace(request))
 
     @provide

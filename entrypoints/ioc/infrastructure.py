@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from dishka import Provider, Scope, provide
@@ -13,7 +14,7 @@ from adapters.llm.usage_buffer import BufferedUsageSink
 from adapters.mail.files import FileMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.postgres.audit import RequestOrigin, SqlAuditLog, SqlAuditReader
-from adapters.postgres.engine import create_engine
+from adapters.postgres.engine import RequestConnection, create_engine
 from adapters.postgres.files import SqlFileReader, SqlFileRepository
 from adapters.postgres.identity import (
     SqlIdentityReader,
@@ -36,7 +37,7 @@ from adapters.postgres.llm_governance import (
 from adapters.postgres.llm_routes import SqlRouteLookup, SqlRouteReader, SqlRouteRepository
 from adapters.postgres.llm_usage import SqlUsageReader, SqlUsageWriter
 from adapters.postgres.tenancy import (
-    SqlApiKeyLookup,
+    PooledApiKeyLookup,
     SqlApiKeyRepository,
     SqlInvitationRepository,
     SqlMembershipLookup,
@@ -44,6 +45,7 @@ from adapters.postgres.tenancy import (
     SqlWorkspaceRepository,
 )
 from adapters.postgres.unit_of_work import SqlUnitOfWork
+from adapters.redis.access_changes import RedisAccessChanges, listen_for_access_changes
 from adapters.redis.llm_ledger import RedisSpendLedger
 from adapters.redis.llm_limiter import RedisCallLimiter
 from adapters.redis.login_throttle import RedisLoginThrottle
@@ -59,6 +61,7 @@ from adapters.storage.local import LocalFileStorage
 from adapters.storage.s3 import S3FileStorage
 from adapters.storage.sniffer import PuremagicSniffer
 from adapters.system import SystemClock, UuidV7Generator
+from application.common.api_keys import CachedApiKeyLookup
 from application.common.files import FileSettings
 from application.common.identity import IdentitySettings
 from application.llm.endpoints import EndpointResolver
@@ -107,6 +110,7 @@ from application.ports.rate_limit import RateLimiter, UsageRecorder
 from application.ports.security import AccessTokenIssuer, PasswordHasher, SecretTokens
 from application.ports.system import Clock, IdGenerator
 from application.ports.tenancy import (
+    AccessChanges,
     ApiKeyLookup,
     ApiKeyRepository,
     InvitationRepository,
@@ -227,6 +231,25 @@ class InfrastructureProvider(Provider):
         return RedisRateLimiter(redis)
 
     @provide
+    async def api_key_cache(
+        self, engine: AsyncEngine, redis: Redis, settings: Settings
+    ) -> AsyncIterator[CachedApiKeyLookup]:
+        """With its listener: every announced access change is forgotten here too."""
+        cache = CachedApiKeyLookup(PooledApiKeyLookup(engine), ttl=settings.api_key_cache_seconds)
+        listener = asyncio.create_task(listen_for_access_changes(redis, cache.forget))
+        yield cache
+        listener.cancel()
+        await asyncio.wait({listener}, timeout=2)  # never hold up a shutdown
+
+    @provide
+    def api_key_lookup(self, cache: CachedApiKeyLookup) -> ApiKeyLookup:
+        return cache
+
+    @provide
+    def access_changes(self, redis: Redis, cache: CachedApiKeyLookup) -> AccessChanges:
+        return RedisAccessChanges(redis, cache.forget)
+
+    @provide
     def usage_recorder(self, redis: Redis) -> RedisUsageRecorder:
         return RedisUsageRecorder(redis)
 
@@ -339,9 +362,16 @@ class PersistenceProvider(Provider):
     scope = Scope.REQUEST
 
     @provide
-    async def connection(self, engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-        async with engine.connect() as connection:
-            yield connection  # leaving without commit rolls back
+    async def request_connection(self, engine: AsyncEngine) -> AsyncIterator[RequestConnection]:
+        held = RequestConnection(engine)
+        try:
+            yield held
+        finally:
+            await held.release()  # leaving without commit rolls back
+
+    @provide
+    async def connection(self, held: RequestConnection) -> AsyncConnection:
+        return await held.acquire()
 
     @provide(provides=SqlUnitOfWork)
     def unit_of_work(
@@ -375,7 +405,6 @@ class PersistenceProvider(Provider):
     invitations = provide(SqlInvitationRepository, provides=InvitationRepository)
     api_keys = provide(SqlApiKeyRepository, provides=ApiKeyRepository)
     membership_lookup = provide(SqlMembershipLookup, provides=MembershipLookup)
-    api_key_lookup = provide(SqlApiKeyLookup, provides=ApiKeyLookup)
     audit_log = provide(SqlAuditLog, provides=AuditLog)
     llm_credentials = provide(SqlCredentialRepository, provides=CredentialRepository)
     llm_credential_reader = provide(SqlCredentialReader, provides=CredentialReader)

@@ -11,6 +11,7 @@ commit is rolled back. Repositories store copies and hand out copies.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import cast
@@ -18,6 +19,7 @@ from typing import cast
 from application.ports.rate_limit import RateLimitDecision, RateLimiter, UsageRecorder
 from application.ports.system import Clock
 from application.ports.tenancy import (
+    AccessChanges,
     ApiKeyLookup,
     ApiKeyRepository,
     InvitationRepository,
@@ -471,3 +473,17 @@ class InMemoryUsageRecorder(UsageRecorder):
             row.last_used_at = max(row.last_used_at or used_at, used_at)
             written += 1
         return written
+
+
+class RecordingAccessChanges(AccessChanges):
+    """What RedisAccessChanges would announce, in order; ``forget`` (a key
+    cache's) is called at once, as the Redis adapter does for its own process."""
+
+    def __init__(self, forget: Callable[[WorkspaceId | None], None] | None = None) -> None:
+        self.announced: list[WorkspaceId | None] = []
+        self._forget = forget
+
+    async def changed(self, workspace_id: WorkspaceId | None) -> None:
+        self.announced.append(workspace_id)
+        if self._forget is not None:
+            self._forget(workspace_id)

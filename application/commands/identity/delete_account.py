@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from application.ports.identity import SessionCache, SessionRepository, UserRepository
 from application.ports.security import PasswordHasher
 from application.ports.system import Clock
-from application.ports.tenancy import WorkspaceRepository
+from application.ports.tenancy import AccessChanges, WorkspaceRepository
 from application.ports.transaction import TransactionManager
 from domain.identity import password as password_policy
 from domain.identity.errors import UserNotFound, WrongPassword
@@ -35,6 +35,7 @@ class DeleteAccountHandler:
         cache: SessionCache,
         clock: Clock,
         tx: TransactionManager,
+        access: AccessChanges,
     ) -> None:
         self._users = users
         self._sessions = sessions
@@ -43,6 +44,7 @@ class DeleteAccountHandler:
         self._cache = cache
         self._clock = clock
         self._tx = tx
+        self._access = access
 
     async def execute(self, cmd: DeleteAccount) -> None:
         user = await self._users.get(cmd.user_id)
@@ -65,4 +67,5 @@ class DeleteAccountHandler:
         user.delete()
         await self._users.delete(user)  # sessions and tokens go with it (ON DELETE CASCADE)
         await self._tx.commit()
+        await self._access.changed(None)
         await self._cache.forget(live)

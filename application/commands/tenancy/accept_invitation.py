@@ -6,7 +6,7 @@ from application.ports.audit import AuditLog
 from application.ports.identity import UserRepository
 from application.ports.security import SecretTokens
 from application.ports.system import Clock
-from application.ports.tenancy import InvitationRepository, WorkspaceRepository
+from application.ports.tenancy import AccessChanges, InvitationRepository, WorkspaceRepository
 from application.ports.transaction import TransactionManager
 from domain.audit.entry import ActorType, AuditAction, AuditEvent
 from domain.identity.errors import InvalidOneTimeToken
@@ -41,6 +41,7 @@ class AcceptInvitationHandler:
         audit: AuditLog,
         clock: Clock,
         tx: TransactionManager,
+        access: AccessChanges,
     ) -> None:
         self._invitations = invitations
         self._workspaces = workspaces
@@ -49,6 +50,7 @@ class AcceptInvitationHandler:
         self._audit = audit
         self._clock = clock
         self._tx = tx
+        self._access = access
 
     async def execute(self, cmd: AcceptInvitation) -> JoinedWorkspace:
         if not cmd.token:
@@ -86,6 +88,7 @@ class AcceptInvitationHandler:
                 )
             )
         await self._tx.commit()
+        await self._access.changed(workspace.id)
         return JoinedWorkspace(
             workspace_id=workspace.id, workspace_name=workspace.name.value, membership=membership
         )

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from application.common.tenancy import WorkspaceActor, audit_by
 from application.ports.audit import AuditLog
-from application.ports.tenancy import WorkspaceRepository
+from application.ports.tenancy import AccessChanges, WorkspaceRepository
 from application.ports.transaction import TransactionManager
 from domain.audit.entry import AuditAction
 from domain.tenancy.errors import WorkspaceNotFound
@@ -17,11 +17,16 @@ class LeaveWorkspace:
 
 class LeaveWorkspaceHandler:
     def __init__(
-        self, workspaces: WorkspaceRepository, audit: AuditLog, tx: TransactionManager
+        self,
+        workspaces: WorkspaceRepository,
+        audit: AuditLog,
+        tx: TransactionManager,
+        access: AccessChanges,
     ) -> None:
         self._workspaces = workspaces
         self._audit = audit
         self._tx = tx
+        self._access = access
 
     async def execute(self, cmd: LeaveWorkspace) -> None:
         workspace = await self._workspaces.get(cmd.actor.workspace_id)
@@ -40,3 +45,4 @@ class LeaveWorkspaceHandler:
             )
         )
         await self._tx.commit()
+        await self._access.changed(cmd.actor.workspace_id)

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from application.common.tenancy import WorkspaceActor, audit_by
 from application.ports.audit import AuditLog
-from application.ports.tenancy import WorkspaceRepository
+from application.ports.tenancy import AccessChanges, WorkspaceRepository
 from application.ports.transaction import TransactionManager
 from domain.audit.entry import AuditAction
 from domain.identity.ids import UserId
@@ -23,11 +23,16 @@ class RemoveMemberHandler:
     keys act with their current role, which is now none)."""
 
     def __init__(
-        self, workspaces: WorkspaceRepository, audit: AuditLog, tx: TransactionManager
+        self,
+        workspaces: WorkspaceRepository,
+        audit: AuditLog,
+        tx: TransactionManager,
+        access: AccessChanges,
     ) -> None:
         self._workspaces = workspaces
         self._audit = audit
         self._tx = tx
+        self._access = access
 
     async def execute(self, cmd: RemoveMember) -> None:
         cmd.actor.require(Permission.MEMBERS_MANAGE)
@@ -47,3 +52,4 @@ class RemoveMemberHandler:
             )
         )
         await self._tx.commit()
+        await self._access.changed(cmd.actor.workspace_id)

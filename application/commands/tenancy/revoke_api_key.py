@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from application.common.tenancy import WorkspaceActor, audit_by
 from application.ports.audit import AuditLog
 from application.ports.system import Clock
-from application.ports.tenancy import ApiKeyRepository
+from application.ports.tenancy import AccessChanges, ApiKeyRepository
 from application.ports.transaction import TransactionManager
 from domain.audit.entry import AuditAction
 from domain.identity.api_key import ApiKeyId, ApiKeyNotFound
@@ -20,15 +20,21 @@ class RevokeApiKey:
 
 class RevokeApiKeyHandler:
     """Revoked keys are refused from the next request on, on every replica:
-    each request looks its key up in the database."""
+    the revocation is announced to every process's cache of keys."""
 
     def __init__(
-        self, keys: ApiKeyRepository, audit: AuditLog, clock: Clock, tx: TransactionManager
+        self,
+        keys: ApiKeyRepository,
+        audit: AuditLog,
+        clock: Clock,
+        tx: TransactionManager,
+        access: AccessChanges,
     ) -> None:
         self._keys = keys
         self._audit = audit
         self._clock = clock
         self._tx = tx
+        self._access = access
 
     async def execute(self, cmd: RevokeApiKey) -> None:
         cmd.actor.require(Permission.API_KEYS_MANAGE)
@@ -47,3 +53,4 @@ class RevokeApiKeyHandler:
             )
         )
         await self._tx.commit()
+        await self._access.changed(cmd.actor.workspace_id)

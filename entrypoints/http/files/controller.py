@@ -8,8 +8,8 @@ from dishka.integrations.litestar import FromDishka
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.postgres.engine import RequestConnection
 from application.commands.files.add_version import AddFileVersion, AddFileVersionHandler
 from application.commands.files.delete_file import DeleteFile, DeleteFileHandler
 from application.commands.files.restore_version import RestoreVersion, RestoreVersionHandler
@@ -56,11 +56,6 @@ def needs(permission: Permission) -> dict[str, str]:
 
 
 Version = Annotated[int | None, Parameter(query="version", ge=1)]
-
-
-async def release(connection: AsyncConnection) -> None:
-    """Hand the database connection back before a long stream starts."""
-    await connection.close()
 
 
 class FileController(Controller):
@@ -244,7 +239,7 @@ class FileController(Controller):
         file_id: FromPath[UUID],
         handler: FromDishka[OpenSignedDownloadHandler],
         storage: FromDishka[FileStorage],
-        connection: FromDishka[AsyncConnection],
+        database: FromDishka[RequestConnection],
         ws: Annotated[str | None, Parameter(query="ws", max_length=64)] = None,
         v: Annotated[str | None, Parameter(query="v", max_length=12)] = None,
         exp: Annotated[str | None, Parameter(query="exp", max_length=16)] = None,
@@ -261,7 +256,7 @@ class FileController(Controller):
         except ValueError:
             raise InvalidSignature("The download link is not valid.") from None
         view = await handler.execute(query)
-        await release(connection)
+        await database.release()  # before a long stream starts
         return serve(request, view, storage, cache="private, max-age=0")
 
     @get("/public/{file_id:uuid}", opt=PUBLIC, summary="A public file's stable URL")
@@ -271,10 +266,10 @@ class FileController(Controller):
         file_id: FromPath[UUID],
         handler: FromDishka[OpenPublicFileHandler],
         storage: FromDishka[FileStorage],
-        connection: FromDishka[AsyncConnection],
+        database: FromDishka[RequestConnection],
     ) -> Response[Any]:
         view = await handler.execute(OpenPublicFile(file_id=FileId(file_id)))
-        await release(connection)
+        await database.release()  # before a long stream starts
         return serve(request, view, storage, cache="public, max-age=60")
 
 

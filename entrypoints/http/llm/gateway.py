@@ -22,8 +22,8 @@ from litestar.exceptions import HTTPException
 from litestar.params import JSONBody
 from litestar.response import Stream
 from litestar.types import ExceptionHandlersMap
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.postgres.engine import RequestConnection
 from application.common.tenancy import WorkspaceActor
 from application.llm.accounting import CallOrigin
 from application.llm.complete_chat import CompleteChat
@@ -137,18 +137,17 @@ class NativeGatewayController(Controller):
         actor: FromDishka[WorkspaceActor],
         complete: FromDishka[CompleteChat],
         stream: FromDishka[StreamChat],
-        connection: FromDishka[AsyncConnection],
+        database: FromDishka[RequestConnection],
     ) -> Response[bytes] | Stream:
         call = wire_native.to_domain(data)
+        await database.release()  # the call needs none, and a stream may be long
         if call.stream:
             opened = await unless_disconnected(
                 request, stream.execute(actor, call, origin_of(request))
             )
-            await connection.close()  # a long stream holds no database connection
             return event_stream(
                 request, wire_native.stream_events(opened), opened.upstream_first_chunk_seconds
             )
-        await connection.close()
         result = await unless_disconnected(
             request, complete.execute(actor, call, origin_of(request))
         )
@@ -188,22 +187,21 @@ class OpenAIController(Controller):
         actor: FromDishka[WorkspaceActor],
         complete: FromDishka[CompleteChat],
         stream: FromDishka[StreamChat],
-        connection: FromDishka[AsyncConnection],
+        database: FromDishka[RequestConnection],
     ) -> Response[bytes] | Stream:
         call, options = wire_openai.decode_chat(await request.body())
         created = int(time.time())
+        await database.release()  # the call needs none, and a stream may be long
         if call.stream:
             opened = await unless_disconnected(
                 request, stream.execute(actor, call, origin_of(request))
             )
-            await connection.close()
             encoder = wire_openai.OpenAIStreamEncoder(
                 model=call.model, created=created, include_usage=options.include_usage
             )
             return event_stream(
                 request, encoder.frames(opened), opened.upstream_first_chunk_seconds
             )
-        await connection.close()
         result = await unless_disconnected(
             request, complete.execute(actor, call, origin_of(request))
         )
@@ -221,10 +219,10 @@ class OpenAIController(Controller):
         request: Request[Any, Any, Any],
         actor: FromDishka[WorkspaceActor],
         embed: FromDishka[CreateEmbeddings],
-        connection: FromDishka[AsyncConnection],
+        database: FromDishka[RequestConnection],
     ) -> Response[bytes]:
         call, encoding = wire_openai.decode_embeddings(await request.body())
-        await connection.close()
+        await database.release()
         result = await unless_disconnected(request, embed.execute(actor, call, origin_of(request)))
         return Response(
             wire_openai.encode_embeddings(
@@ -263,19 +261,18 @@ class AnthropicController(Controller):
         actor: FromDishka[WorkspaceActor],
         complete: FromDishka[CompleteChat],
         stream: FromDishka[StreamChat],
-        connection: FromDishka[AsyncConnection],
+        database: FromDishka[RequestConnection],
     ) -> Response[bytes] | Stream:
         call = wire_anthropic.decode_messages(await request.body())
+        await database.release()  # the call needs none, and a stream may be long
         if call.stream:
             opened = await unless_disconnected(
                 request, stream.execute(actor, call, origin_of(request))
             )
-            await connection.close()
             encoder = wire_anthropic.AnthropicStreamEncoder(model=call.model)
             return event_stream(
                 request, encoder.frames(opened), opened.upstream_first_chunk_seconds
             )
-        await connection.close()
         result = await unless_disconnected(
             request, complete.execute(actor, call, origin_of(request))
         )

@@ -54,7 +54,7 @@ from application.ports.identity_reads import SessionReader, UserReader
 from application.ports.mail import Mailer
 from application.ports.security import AccessTokenIssuer, PasswordHasher, SecretTokens
 from application.ports.system import Clock, IdGenerator
-from application.ports.tenancy import WorkspaceRepository
+from application.ports.tenancy import AccessChanges, WorkspaceRepository
 from application.ports.transaction import TransactionManager
 from application.queries.identity.get_me import GetMe, GetMeHandler
 from application.queries.identity.list_sessions import ListSessions, ListSessionsHandler
@@ -76,7 +76,7 @@ from tests.fakes.identity import (
 from tests.fakes.mail import RecordingMailer
 from tests.fakes.security import FakeAccessTokens, FakePasswordHasher, FakeSecretTokens
 from tests.fakes.system import FakeClock, SequentialIds
-from tests.fakes.tenancy import InMemoryWorkspaces
+from tests.fakes.tenancy import InMemoryWorkspaces, RecordingAccessChanges
 from tests.fakes.transaction import FakeUnitOfWork
 
 H = TypeVar("H")
@@ -123,6 +123,7 @@ class World:
         self.audit = RecordingAuditLog(self.uow)
         self.reader = InMemoryIdentityReader(self.tables)
         self.cache = InMemorySessionCache(self.clock)
+        self.access = RecordingAccessChanges()
         self.throttle = InMemoryLoginThrottle(
             self.clock,
             window_seconds=WINDOW_SECONDS,
@@ -149,6 +150,7 @@ class World:
             SessionReader: self.reader,
             SessionStatusReader: self.reader,
             SessionCache: self.cache,
+            AccessChanges: self.access,
             LoginThrottle: self.throttle,
             PasswordHasher: self.hasher,
             AccessTokenIssuer: self.issuer,

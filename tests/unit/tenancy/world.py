@@ -53,7 +53,7 @@ from application.commands.tenancy.transfer_ownership import (
     TransferOwnership,
     TransferOwnershipHandler,
 )
-from application.common.api_keys import AuthenticateApiKey
+from application.common.api_keys import AuthenticateApiKey, CachedApiKeyLookup
 from application.common.identity import IdentitySettings
 from application.common.tenancy import ResolveWorkspace, WorkspaceActor
 from application.ports.audit import AuditLog, AuditReader
@@ -63,6 +63,7 @@ from application.ports.rate_limit import RateLimiter, UsageRecorder
 from application.ports.security import SecretTokens
 from application.ports.system import Clock, IdGenerator
 from application.ports.tenancy import (
+    AccessChanges,
     ApiKeyLookup,
     ApiKeyRepository,
     InvitationRepository,
@@ -101,6 +102,7 @@ from tests.fakes.tenancy import (
     InMemoryTenancyReader,
     InMemoryUsageRecorder,
     InMemoryWorkspaces,
+    RecordingAccessChanges,
     TenancyTables,
 )
 from tests.fakes.transaction import FakeUnitOfWork
@@ -178,6 +180,10 @@ class World:
         self.workspaces = InMemoryWorkspaces(self.uow, self.database)
         self.invitations = InMemoryInvitations(self.uow, self.tables)
         self.keys = InMemoryApiKeys(self.uow, self.tables)
+        # Keys are read through the same cache as in production: a handler that
+        # forgot to announce its change would leave a stale key usable here.
+        self.key_cache = CachedApiKeyLookup(self.keys, ttl=3600)
+        self.access = RecordingAccessChanges(self.key_cache.forget)
         self.reader = InMemoryTenancyReader(self.tables)
         self.audit = InMemoryAuditLog(self.uow, self.ids, self.clock)
         self.limiter = InMemoryRateLimiter(self.clock)
@@ -195,7 +201,8 @@ class World:
             MembershipLookup: self.workspaces,
             InvitationRepository: self.invitations,
             ApiKeyRepository: self.keys,
-            ApiKeyLookup: self.keys,
+            ApiKeyLookup: self.key_cache,
+            AccessChanges: self.access,
             WorkspaceReader: self.reader,
             ApiKeyReader: self.reader,
             AuditLog: self.audit,
