@@ -18,10 +18,10 @@ import msgspec
 
 from adapters.llm import wire
 from adapters.llm.clients import (
-    FAILURES,
     LlmClients,
     error_from_event,
     error_from_exception,
+    failures,
     sse_data,
 )
 from application.ports.llm import ChatModel, EmbeddingModel, Endpoint
@@ -81,7 +81,7 @@ class AnthropicChatModel(ChatModel, EmbeddingModel):
                 **body, timeout=self._clients.timeout(time_limit)
             )
             content = await raw.read()
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, endpoint.api_key, time_limit) from None
         try:
             message = wire.anthropic_message.decode(content)
@@ -117,7 +117,7 @@ class AnthropicChatModel(ChatModel, EmbeddingModel):
                         yield chunk
                     if state.finished:
                         break
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, endpoint.api_key, time_limit) from None
         if not state.finished:
             raise ProviderUnavailable("The provider's stream ended before it was complete.")
@@ -126,7 +126,7 @@ class AnthropicChatModel(ChatModel, EmbeddingModel):
         client = self._clients.anthropic(endpoint.base_url, endpoint.api_key)
         try:
             await client.models.with_raw_response.list(timeout=self._clients.timeout(time_limit))
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, endpoint.api_key, time_limit) from None
 
     async def embed(

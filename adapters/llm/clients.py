@@ -12,6 +12,10 @@ through one pooled ``aiohttp.ClientSession`` (``post``). Everything else (the
 OpenAI ping, all of Anthropic) still goes through the SDKs, over aiohttp.
 
 Built at APP scope; ``aclose()`` closes every pool.
+
+The SDKs (and httpx2 under them) are imported on first use: with the
+``direct`` transport and no Anthropic model called, a process never loads
+them, which is about 50 MB of its memory.
 """
 
 from __future__ import annotations
@@ -19,18 +23,21 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import re
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import aiohttp
-import anthropic
-import httpx2
 import msgspec
-import openai
 
 from adapters.llm import wire
+
+if TYPE_CHECKING:
+    import anthropic
+    import httpx2
+    import openai
 from domain.llm.errors import (
     ContextTooLong,
     ProviderAuthenticationFailed,
@@ -75,6 +82,9 @@ class LlmClients:
         )
 
     def _pool(self, sdk: Literal["openai", "anthropic"]) -> httpx2.AsyncClient:
+        import anthropic
+        import openai
+
         if sdk == "openai":
             if self._openai_http is None:
                 self._openai_http = _new_pool(
@@ -95,6 +105,8 @@ class LlmClients:
         """Connect, pool wait, write and each read bounded by ``seconds``."""
         found = self._timeouts.get(seconds)
         if found is None:
+            import httpx2
+
             if len(self._timeouts) > 64:
                 self._timeouts.clear()
             found = self._timeouts[seconds] = httpx2.Timeout(seconds)
@@ -106,6 +118,8 @@ class LlmClients:
         if client is not None:
             self._openai.move_to_end(key)
             return client
+        import openai
+
         client = openai.AsyncOpenAI(
             api_key=api_key or "none",
             base_url=base_url,
@@ -124,6 +138,8 @@ class LlmClients:
         if client is not None:
             self._anthropic.move_to_end(key)
             return client
+        import anthropic
+
         client = anthropic.AsyncAnthropic(
             api_key=api_key,
             base_url=base_url,
@@ -186,7 +202,7 @@ class LlmClients:
                 content = await response.read()
             finally:
                 response.release()
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, api_key, time_limit) from None
         raise error_from_response(response.status, response.headers, content, api_key)
 
@@ -197,7 +213,7 @@ class LlmClients:
         response = await self.post(url, api_key, body, time_limit=time_limit)
         try:
             return await response.read()
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, api_key, time_limit) from None
         finally:
             response.release()
@@ -227,6 +243,8 @@ encode_json = _json_encoder.encode
 
 
 def _new_pool(factory: type[httpx2.AsyncClient]) -> httpx2.AsyncClient:
+    import httpx2
+
     return factory(
         limits=httpx2.Limits(
             max_connections=MAX_CONNECTIONS,
@@ -361,8 +379,10 @@ def error_from_event(kind: str | None, message: str | None, api_key: str) -> Pro
 
 def error_from_exception(exc: BaseException, api_key: str, time_limit: float) -> ProviderError:
     """Our error for anything an SDK call or a stream read raised."""
-    if isinstance(exc, openai.APIStatusError | anthropic.APIStatusError):
-        response = exc.response
+    if isinstance(exc, _loaded("APIStatusError")):
+        import httpx2
+
+        response = exc.response  # type: ignore[attr-defined] # an SDK's APIStatusError
         try:
             body = response.content
         except httpx2.ResponseNotRead:
@@ -395,16 +415,8 @@ def _is_timeout(exc: BaseException) -> bool:
     for cause in reversed(chain):
         if isinstance(cause, aiohttp.ClientError | asyncio.TimeoutError):
             return isinstance(cause, asyncio.TimeoutError)
-    return any(
-        isinstance(
-            cause,
-            httpx2.TimeoutException
-            | openai.APITimeoutError
-            | anthropic.APITimeoutError
-            | asyncio.TimeoutError,
-        )
-        for cause in chain
-    )
+    timeouts = (*_loaded("APITimeoutError"), *_loaded("TimeoutException", ("httpx2",)))
+    return any(isinstance(cause, (asyncio.TimeoutError, *timeouts)) for cause in chain)
 
 
 async def sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
@@ -422,13 +434,25 @@ async def sse_data(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
         yield pending[5:].strip()
 
 
-# What an SDK call or a stream read may raise for a failed upstream (the rest are bugs).
-FAILURES: tuple[type[BaseException], ...] = (
-    openai.OpenAIError,
-    anthropic.AnthropicError,
-    httpx2.HTTPError,
-    httpx2.StreamError,
-    aiohttp.ClientError,
-    OSError,
-    asyncio.TimeoutError,
-)
+_SDKS = ("openai", "anthropic")
+
+
+def _loaded(name: str, modules: tuple[str, ...] = _SDKS) -> tuple[type[BaseException], ...]:
+    """``name`` of each of ``modules`` already imported: an exception of a
+    library that was never loaded cannot have been raised."""
+    found = (getattr(sys.modules.get(module), name, None) for module in modules)
+    return tuple(cls for cls in found if isinstance(cls, type))
+
+
+def failures() -> tuple[type[BaseException], ...]:
+    """What an SDK call or a stream read may raise for a failed upstream (the
+    rest are bugs). Evaluated only when something was raised: ``except failures()``."""
+    return (
+        aiohttp.ClientError,
+        OSError,
+        asyncio.TimeoutError,
+        *_loaded("OpenAIError", ("openai",)),
+        *_loaded("AnthropicError", ("anthropic",)),
+        *_loaded("HTTPError", ("httpx2",)),
+        *_loaded("StreamError", ("httpx2",)),
+    )

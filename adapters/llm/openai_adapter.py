@@ -20,10 +20,10 @@ import msgspec
 
 from adapters.llm import wire
 from adapters.llm.clients import (
-    FAILURES,
     LlmClients,
     error_from_event,
     error_from_exception,
+    failures,
     sse_data,
 )
 from application.ports.llm import ChatModel, EmbeddingModel, Endpoint
@@ -75,7 +75,7 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
                 **body, timeout=self._clients.timeout(time_limit)
             )
             content = raw.content
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, endpoint.api_key, time_limit) from None
         return _completion(content, model)
 
@@ -100,7 +100,7 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
                     chunk = _event_chunk(data, endpoint.api_key)
                     if chunk is not None:
                         yield chunk
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, endpoint.api_key, time_limit) from None
         if not finished:
             raise ProviderUnavailable("The provider's stream ended before it was complete.")
@@ -126,7 +126,7 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
                     chunk = _event_chunk(data, api_key)
                     if chunk is not None:
                         yield chunk
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, api_key, time_limit) from None
         if not finished:
             raise ProviderUnavailable("The provider's stream ended before it was complete.")
@@ -135,7 +135,7 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
         client = self._clients.openai(endpoint.base_url, endpoint.api_key)
         try:
             await client.models.with_raw_response.list(timeout=self._clients.timeout(time_limit))
-        except FAILURES as exc:
+        except failures() as exc:
             raise error_from_exception(exc, endpoint.api_key, time_limit) from None
 
     async def embed(
@@ -153,7 +153,7 @@ class OpenAIChatModel(ChatModel, EmbeddingModel):
                     **body, timeout=self._clients.timeout(time_limit)
                 )
                 content = raw.content
-            except FAILURES as exc:
+            except failures() as exc:
                 raise error_from_exception(exc, endpoint.api_key, time_limit) from None
         try:
             parsed = wire.openai_embeddings.decode(content)
