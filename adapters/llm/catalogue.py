@@ -21,6 +21,10 @@ the input rate.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import pickle
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -28,6 +32,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import msgspec
+import structlog
 from genai_prices import data_snapshot
 from genai_prices import types as gp
 
@@ -40,6 +45,36 @@ PRICE_PROVIDERS: Mapping[Provider, str] = {
     Provider.ANTHROPIC: "anthropic",
     Provider.GEMINI: "google",
 }
+
+log = structlog.get_logger(__name__)
+
+# Run in a child process: genai-prices' bundled data for every provider it
+# knows is built on import and costs ~65 MB that a process would keep for
+# good; the providers we price come back pickled, ~1 MB once loaded.
+_EXTRACT = """
+import pickle, sys
+from genai_prices.data import providers
+wanted = set(sys.argv[1:])
+sys.stdout.buffer.write(pickle.dumps([p for p in providers if p.id in wanted]))
+"""
+
+
+@functools.cache
+def bundled_prices() -> data_snapshot.DataSnapshot:
+    """The bundled snapshot, restricted to the providers in PRICE_PROVIDERS."""
+    try:
+        done = subprocess.run(  # noqa: S603 # our interpreter, our code
+            [sys.executable, "-c", _EXTRACT, *PRICE_PROVIDERS.values()],
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+        providers = pickle.loads(done.stdout)  # our own child's output  # noqa: S301
+    except (OSError, subprocess.SubprocessError, pickle.UnpicklingError) as exc:
+        log.warning("llm.catalogue.extract_failed", error=type(exc).__name__)
+        return data_snapshot.get_snapshot()
+    return data_snapshot.DataSnapshot(providers=providers, from_auto_update=False)
+
 
 _CHAT = Capabilities(streaming=True, tools=True, vision=False, json=True)
 _VISION = dataclasses.replace(_CHAT, vision=True)
@@ -173,7 +208,7 @@ def load_overrides(path: str | Path) -> dict[ModelName, ModelOverride]:
 class Catalogue(ModelCatalogue):
     def __init__(self, overrides_path: str | Path | None = None) -> None:
         self._overrides = load_overrides(overrides_path) if overrides_path else {}
-        self._snapshot = data_snapshot.get_snapshot()
+        self._snapshot = bundled_prices()
         self._cache: dict[ModelName, ModelInfo] = {}
         self._cached_at = time.monotonic()
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from datetime import UTC, datetime
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from genai_prices import data_snapshot
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adapters.llm.catalogue import Catalogue
+from adapters.llm.catalogue import Catalogue, bundled_prices
 from domain.llm.chat import Usage
 from domain.llm.models import Capabilities, ModelName, Price, Provider
 
@@ -368,3 +372,39 @@ def test_cost_is_monotone_in_tokens(
     )
 
     assert price.cost_micros(large) >= price.cost_micros(small)
+
+
+@pytest.mark.parametrize(
+    ("provider", "model"),
+    [
+        ("openai", "gpt-4o-mini"),
+        ("openai", "gpt-4.1-2025-04-14"),
+        ("openai", "text-embedding-3-small"),
+        ("anthropic", "claude-sonnet-4-5"),
+        ("anthropic", "claude-3-5-haiku-latest"),
+        ("google", "gemini-2.5-flash"),
+        ("google", "gemini-2.5-pro"),
+    ],
+)
+def test_the_extracted_prices_match_the_bundled_snapshot(provider: str, model: str) -> None:
+    """The catalogue reads genai-prices in a child process (to spare the
+    process ~65 MB): it must find exactly what the full snapshot finds."""
+    ours = bundled_prices().find_provider_model(model, None, provider, None)
+    full = data_snapshot.get_snapshot().find_provider_model(model, None, provider, None)
+    assert (ours[0].id, ours[1].id) == (full[0].id, full[1].id)
+    now = datetime.now(UTC)
+    assert ours[1].get_prices(now) == full[1].get_prices(now)
+
+
+def test_the_catalogue_does_not_load_every_providers_prices() -> None:
+    probe = (
+        "import sys\n"
+        "from adapters.llm.catalogue import Catalogue\n"
+        "from domain.llm.models import ModelName\n"
+        "Catalogue().lookup(ModelName.parse('openai/gpt-4o-mini'))\n"
+        "print('genai_prices.data' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "False"
