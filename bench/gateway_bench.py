@@ -181,10 +181,23 @@ def _short_file(path: str) -> str:
     return path.removeprefix(root)
 
 
+def _owner(frame: str) -> str:
+    """Who a leaf frame belongs to: a library, the standard library, or our package."""
+    match = FRAME.match(frame)
+    path = _short_file(match["file"]) if match else frame
+    if path.startswith("stdlib/asyncio/"):
+        return "asyncio"
+    if path.startswith("stdlib/"):
+        return "stdlib (other)"
+    return path.split("/", 1)[0].split(".", 1)[0] or "?"
+
+
 def profile_summary(collapsed: Path) -> str:
-    """Top functions by inclusive share and share of samples per library/package."""
+    """Top functions by inclusive share, self time by library, and share of
+    samples per library/package."""
     total = 0
     inclusive: dict[str, int] = {}
+    own: dict[str, int] = {}
     touching = dict.fromkeys(PROFILE_SUBSTRINGS, 0)
     for line in collapsed.read_text(errors="replace").splitlines():
         stack, _, count_text = line.rstrip().rpartition(" ")
@@ -201,6 +214,8 @@ def profile_summary(collapsed: Path) -> str:
                 names.add(f"{match['func']} ({_short_file(match['file'])})")
         for name in names:
             inclusive[name] = inclusive.get(name, 0) + count
+        owner = _owner(stack.split(";")[-1])
+        own[owner] = own.get(owner, 0) + count
         for text in PROFILE_SUBSTRINGS:
             if text in stack:
                 touching[text] += count
@@ -216,6 +231,9 @@ def profile_summary(collapsed: Path) -> str:
     out += ["", f"top {PROFILE_TOP} functions by inclusive share (once per sample):"]
     ranked = sorted(inclusive.items(), key=lambda item: (-item[1], item[0]))[:PROFILE_TOP]
     out += [f"{100 * n / total:6.1f}%  {name}" for name, n in ranked]
+    out += ["", "self time (the sample's innermost frame) by library or package:"]
+    owners = sorted(own.items(), key=lambda item: (-item[1], item[0]))[:PROFILE_TOP]
+    out += [f"{100 * n / total:6.1f}%  {name}" for name, n in owners]
     out += ["", "share of samples whose stack contains:"]
     out += [f"{100 * touching[text] / total:6.1f}%  {text}" for text in PROFILE_SUBSTRINGS]
     return "\n".join(out) + "\n"
