@@ -59,7 +59,7 @@ end
 # KEYS: hash, holds per window. ARGV: now_ms, hold_until_ms, token, amount,
 # then limit, expire_at_ms per window. Returns {1} held, {0, i, spent,
 # reserved} refused by window i, or {-1, i...} windows needing a seed.
-_RESERVE = (
+RESERVE = (
     _PRUNE
     + """
 local now, hold_until, token, amount = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
@@ -89,7 +89,7 @@ return {1}
 
 # KEYS: hash, holds per window. ARGV: now_ms, token, actual, then expire_at_ms
 # per window. Returns {1}, or {-1, i...} windows needing a seed.
-_SETTLE = (
+SETTLE = (
     _PRUNE
     + """
 local now, token, actual = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3])
@@ -164,8 +164,8 @@ class RedisSpendLedger(SpendLedger):
         self._hold_ms = int(hold_seconds * 1000)
         self._grace = grace
         self._clock = clock
-        self._reserve = redis.register_script(_RESERVE)
-        self._settle = redis.register_script(_SETTLE)
+        self._reserve = redis.register_script(RESERVE)
+        self._settle = redis.register_script(SETTLE)
         self._standing = redis.register_script(_STANDING)
         self._seed_script = redis.register_script(_SEED)
         self._seeding: dict[str, asyncio.Future[None]] = {}
@@ -177,19 +177,18 @@ class RedisSpendLedger(SpendLedger):
         return int((window.resets_at + self._grace).timestamp() * 1000)
 
     @staticmethod
-    def _keys(windows: Sequence[BudgetWindow]) -> list[str]:
+    def keys(windows: Sequence[BudgetWindow]) -> list[str]:
         keys: list[str] = []
         for window in windows:
             key = window_key(window)
             keys += [key, f"{key}:holds"]
         return keys
 
-    async def reserve(self, windows: tuple[BudgetWindow, ...], micros: int) -> Reservation:
+    async def prepare(self, windows: tuple[BudgetWindow, ...], micros: int) -> Reservation:
+        """The reservation RESERVE would take; refused at once when it can never fit."""
         if micros < 0:
             raise ValueError("a reservation cannot be negative")
         token = uuid.uuid4().hex
-        if not windows:
-            return Reservation(windows=windows, micros=micros, token=token)
         too_small = next((w for w in windows if micros > w.budget.limit_micros), None)
         if too_small is not None:  # can never fit: say where the budget stands
             [standing] = await self.standing((too_small,))
@@ -199,35 +198,56 @@ class RedisSpendLedger(SpendLedger):
                 reserved=standing.reserved_micros,
                 amount=micros,
             )
-        now = self._now_ms()
-
-        def args() -> list[Any]:
-            values: list[Any] = [now, now + self._hold_ms, token, micros]
-            for window in windows:
-                values += [window.budget.limit_micros, self._expire_at_ms(window)]
-            return values
-
-        result = await self._run(self._reserve, windows, args)
-        if result[0] == 0:
-            window = windows[int(result[1]) - 1]
-            raise budget_exceeded(
-                window, spent=int(result[2]), reserved=int(result[3]), amount=micros
-            )
         return Reservation(windows=windows, micros=micros, token=token)
 
-    async def settle(self, reservation: Reservation, actual_micros: int) -> None:
+    def reserve_args(self, reservation: Reservation) -> list[Any]:
         now = self._now_ms()
-        # A window whose keys are gone for good (the call outlived its period
-        # and the grace) is left alone: the usage record still counts the cost.
-        windows = tuple(w for w in reservation.windows if self._expire_at_ms(w) > now)
+        values: list[Any] = [now, now + self._hold_ms, reservation.token, reservation.micros]
+        for window in reservation.windows:
+            values += [window.budget.limit_micros, self._expire_at_ms(window)]
+        return values
+
+    @staticmethod
+    def reserved(reservation: Reservation, result: list[Any]) -> Reservation:
+        """The reservation RESERVE answered, or the refusal it stands for."""
+        if int(result[0]) == 0:
+            window = reservation.windows[int(result[1]) - 1]
+            raise budget_exceeded(
+                window, spent=int(result[2]), reserved=int(result[3]), amount=reservation.micros
+            )
+        return reservation
+
+    async def reserve(self, windows: tuple[BudgetWindow, ...], micros: int) -> Reservation:
+        reservation = await self.prepare(windows, micros)
+        if not windows:
+            return reservation
+        result = await self._run(self._reserve, windows, lambda: self.reserve_args(reservation))
+        return self.reserved(reservation, result)
+
+    def settling(self, reservation: Reservation) -> tuple[BudgetWindow, ...]:
+        """The windows a settlement still touches: one whose keys are gone for
+        good (the call outlived its period and the grace) is left alone, the
+        usage record still counts the cost."""
+        now = self._now_ms()
+        return tuple(w for w in reservation.windows if self._expire_at_ms(w) > now)
+
+    def settle_args(
+        self, reservation: Reservation, windows: tuple[BudgetWindow, ...], actual_micros: int
+    ) -> list[Any]:
+        return [
+            self._now_ms(),
+            reservation.token,
+            max(0, actual_micros),
+            *(self._expire_at_ms(w) for w in windows),
+        ]
+
+    async def settle(self, reservation: Reservation, actual_micros: int) -> None:
+        windows = self.settling(reservation)
         if not windows:
             return
-        actual = max(0, actual_micros)
-
-        def args() -> list[Any]:
-            return [now, reservation.token, actual, *(self._expire_at_ms(w) for w in windows)]
-
-        await self._run(self._settle, windows, args)
+        await self._run(
+            self._settle, windows, lambda: self.settle_args(reservation, windows, actual_micros)
+        )
 
     async def standing(self, windows: tuple[BudgetWindow, ...]) -> list[Standing]:
         if not windows:
@@ -245,7 +265,7 @@ class RedisSpendLedger(SpendLedger):
         windows: Sequence[BudgetWindow],
         args: Callable[[], list[Any]],
     ) -> list[Any]:
-        keys = self._keys(windows)
+        keys = self.keys(windows)
         for _ in range(_ATTEMPTS):
             try:
                 result = list(await script(keys=keys, args=args()))
@@ -253,8 +273,12 @@ class RedisSpendLedger(SpendLedger):
                 raise StorageUnavailable("The budget ledger is unavailable; try again.") from exc
             if result[0] != -1:
                 return result
-            await asyncio.gather(*(self._seed(windows[int(i) - 1]) for i in result[1:]))
+            await self.seed([windows[int(i) - 1] for i in result[1:]])
         raise StorageUnavailable("The budget ledger could not be seeded; try again.")
+
+    async def seed(self, missing: Sequence[BudgetWindow]) -> None:
+        """Seed windows a script answered as missing (``{-1, i...}``)."""
+        await asyncio.gather(*(self._seed(window) for window in missing))
 
     async def _seed(self, window: BudgetWindow) -> None:
         """One history read per window and process at a time, however many calls wait."""

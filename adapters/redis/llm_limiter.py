@@ -22,6 +22,7 @@ import math
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from redis.asyncio import Redis
@@ -37,7 +38,7 @@ WINDOW_MS = 60_000
 # KEYS: rpm, tpm, amounts, conc per scope. ARGV: now_ms, window_ms, token,
 # estimate, lease_until_ms, then rpm, tpm, conc per scope (0: none).
 # Returns {1} admitted, or {0, scope index, limit name, ms to wait (-1: never)}.
-_ADMIT = """
+ADMIT = """
 local now, window, token = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3]
 local estimate, lease_until = tonumber(ARGV[4]), tonumber(ARGV[5])
 local n = #KEYS / 4
@@ -117,7 +118,7 @@ return {1}
 """
 
 # KEYS: tpm, amounts, conc per scope. ARGV: token, actual tokens.
-_RELEASE = """
+RELEASE = """
 local token, actual = ARGV[1], tonumber(ARGV[2])
 for i = 1, #KEYS / 3 do
   local a, c = KEYS[3 * i - 1], KEYS[3 * i]
@@ -162,56 +163,83 @@ class RedisCallLimiter(CallLimiter):
     ) -> None:
         self._lease_ms = int(lease_seconds * 1000)
         self._clock = clock
-        self._admit = redis.register_script(_ADMIT)
-        self._release = redis.register_script(_RELEASE)
+        self._admit = redis.register_script(ADMIT)
+        self._release = redis.register_script(RELEASE)
 
-    async def admit(
+    def prepare(
         self, scopes: tuple[tuple[str, Limits], ...], estimated_tokens: int
-    ) -> Admission:
+    ) -> PreparedAdmission:
+        """The keys and arguments of ADMIT (``counted`` empty: nothing to count)."""
         token = uuid.uuid4().hex
         estimate = max(0, estimated_tokens)
         counted = tuple((scope, limits) for scope, limits in scopes if not limits.unlimited)
-        if not counted:
-            return Admission(scopes=(), reserved_tokens=estimate, token=token)
         now = round(self._clock() * 1000)
         keys: list[str] = []
         args: list[Any] = [now, WINDOW_MS, token, estimate, now + self._lease_ms]
         for scope, limits in counted:
             keys += _keys(scope)
             args += [_limit_of(limits, name) for name in _NAMES]
+        admission = Admission(
+            scopes=tuple(scope for scope, _ in counted), reserved_tokens=estimate, token=token
+        )
+        return PreparedAdmission(admission, counted, keys, args)
+
+    async def admit(
+        self, scopes: tuple[tuple[str, Limits], ...], estimated_tokens: int
+    ) -> Admission:
+        prepared = self.prepare(scopes, estimated_tokens)
+        if not prepared.counted:
+            return prepared.admission
         try:
-            result = await self._admit(keys=keys, args=args)
+            result = await self._admit(keys=prepared.keys, args=prepared.args)
         except (RedisError, OSError) as exc:
             raise StorageUnavailable("The rate limiter is unavailable; try again.") from exc
-        if int(result[0]) == 1:
-            return Admission(
-                scopes=tuple(scope for scope, _ in counted), reserved_tokens=estimate, token=token
-            )
-        scope, limits = counted[int(result[1]) - 1]
-        name = result[2].decode() if isinstance(result[2], bytes) else str(result[2])
-        wait_ms = int(result[3])
-        limit = _limit_of(limits, name)
-        if wait_ms < 0:
-            raise LimitExceeded(
-                f"This request may use up to {estimate} tokens, more than "
-                f"{_owner(scope).lower()} limit of {limit} tokens per minute; "
-                "lower max_tokens or the input.",
-                retry_after=60,
-            )
-        retry_after = max(1, math.ceil(wait_ms / 1000))
-        raise LimitExceeded(
-            f"{_owner(scope)} limit of {limit} {_NAMES[name]} is reached; "
-            f"retry in {retry_after} s.",
-            retry_after=retry_after,
-        )
+        return admitted(prepared, result)
+
+    @staticmethod
+    def release_call(admission: Admission, actual_tokens: int) -> tuple[list[str], list[Any]]:
+        """The keys and arguments of RELEASE."""
+        keys: list[str] = []
+        for scope in admission.scopes:
+            keys += _keys(scope)[1:]
+        return keys, [admission.token, max(0, actual_tokens)]
 
     async def release(self, admission: Admission, actual_tokens: int) -> None:
         if not admission.scopes:
             return
-        keys: list[str] = []
-        for scope in admission.scopes:
-            keys += _keys(scope)[1:]
+        keys, args = self.release_call(admission, actual_tokens)
         try:
-            await self._release(keys=keys, args=[admission.token, max(0, actual_tokens)])
+            await self._release(keys=keys, args=args)
         except (RedisError, OSError) as exc:
             raise StorageUnavailable("The rate limiter is unavailable; try again.") from exc
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedAdmission:
+    admission: Admission  # what a positive answer gives
+    counted: tuple[tuple[str, Limits], ...]
+    keys: list[str]
+    args: list[Any]
+
+
+def admitted(prepared: PreparedAdmission, result: list[Any]) -> Admission:
+    """The admission ADMIT answered, or the refusal it stands for."""
+    if int(result[0]) == 1:
+        return prepared.admission
+    estimate = prepared.admission.reserved_tokens
+    scope, limits = prepared.counted[int(result[1]) - 1]
+    name = result[2].decode() if isinstance(result[2], bytes) else str(result[2])
+    wait_ms = int(result[3])
+    limit = _limit_of(limits, name)
+    if wait_ms < 0:
+        raise LimitExceeded(
+            f"This request may use up to {estimate} tokens, more than "
+            f"{_owner(scope).lower()} limit of {limit} tokens per minute; "
+            "lower max_tokens or the input.",
+            retry_after=60,
+        )
+    retry_after = max(1, math.ceil(wait_ms / 1000))
+    raise LimitExceeded(
+        f"{_owner(scope)} limit of {limit} {_NAMES[name]} is reached; retry in {retry_after} s.",
+        retry_after=retry_after,
+    )

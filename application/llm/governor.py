@@ -9,13 +9,7 @@ from dataclasses import dataclass
 from application.common.tenancy import WorkspaceActor
 from application.llm.settings import LlmSettings
 from application.llm.targets import Candidate
-from application.ports.llm_governance import (
-    Admission,
-    CallLimiter,
-    PolicyLookup,
-    Reservation,
-    SpendLedger,
-)
+from application.ports.llm_governance import Admission, CallGate, PolicyLookup, Reservation
 from application.ports.system import Clock
 from domain.llm.errors import UnpricedModelRefused
 from domain.llm.governance import Limits, Policy, budget_window
@@ -32,14 +26,12 @@ class Governor:
     def __init__(
         self,
         policies: PolicyLookup,
-        limiter: CallLimiter,
-        ledger: SpendLedger,
+        gate: CallGate,
         settings: LlmSettings,
         clock: Clock,
     ) -> None:
         self._policies = policies
-        self._limiter = limiter
-        self._ledger = ledger
+        self._gate = gate
         self._settings = settings
         self._clock = clock
 
@@ -64,26 +56,18 @@ class Governor:
                     + "."
                 )
             candidates = priced
-        admission = None
         scopes = self._limit_scopes(actor, policy)
-        if scopes:
-            admission = await self._limiter.admit(scopes, estimated_tokens)
-        reservation = None
-        try:
-            windows = tuple(
-                budget_window(budget, self._clock.now())
-                for budget in policy.budgets
-                if budget.api_key_id is None or budget.api_key_id == actor.api_key_id
-            )
-            if windows:
-                worst = max(
-                    self._worst_case(c, max_input_tokens, max_output_tokens) for c in candidates
-                )
-                reservation = await self._ledger.reserve(windows, worst)
-        except BaseException:
-            if admission is not None:
-                await self._limiter.release(admission, 0)
-            raise
+        windows = tuple(
+            budget_window(budget, self._clock.now())
+            for budget in policy.budgets
+            if budget.api_key_id is None or budget.api_key_id == actor.api_key_id
+        )
+        worst = (
+            max(self._worst_case(c, max_input_tokens, max_output_tokens) for c in candidates)
+            if windows
+            else 0
+        )
+        admission, reservation = await self._gate.admit(scopes, estimated_tokens, windows, worst)
         return Ticket(candidates=candidates, admission=admission, reservation=reservation)
 
     async def settle(self, ticket: Ticket, *, total_tokens: int, cost_micros: int | None) -> None:
@@ -92,10 +76,9 @@ class Governor:
         await asyncio.shield(self._settle(ticket, total_tokens, cost_micros))
 
     async def _settle(self, ticket: Ticket, total_tokens: int, cost_micros: int | None) -> None:
-        if ticket.reservation is not None:
-            await self._ledger.settle(ticket.reservation, cost_micros or 0)
-        if ticket.admission is not None:
-            await self._limiter.release(ticket.admission, total_tokens)
+        await self._gate.settle(
+            ticket.admission, ticket.reservation, total_tokens, cost_micros or 0
+        )
 
     def _limit_scopes(
         self, actor: WorkspaceActor, policy: Policy

@@ -106,3 +106,30 @@ class CallLimiter(Protocol):
     @abstractmethod
     async def release(self, admission: Admission, actual_tokens: int) -> None:
         """Free the concurrency slot and replace the token estimate by the real count."""
+
+
+class CallGate(Protocol):
+    """A call's limits and budget hold, taken together before it and given
+    back together after: one round trip each way where the store allows it."""
+
+    @abstractmethod
+    async def admit(
+        self,
+        scopes: tuple[tuple[str, Limits], ...],
+        estimated_tokens: int,
+        windows: tuple[BudgetWindow, ...],
+        micros: int,
+    ) -> tuple[Admission | None, Reservation | None]:
+        """Limits first (LimitExceeded), then ``micros`` held against every
+        window (BudgetExceeded); a refusal leaves no slot, token estimate or
+        hold behind. None where there was nothing to count or hold."""
+
+    @abstractmethod
+    async def settle(
+        self,
+        admission: Admission | None,
+        reservation: Reservation | None,
+        actual_tokens: int,
+        actual_micros: int,
+    ) -> None:
+        """Give the slot and the hold back, counting what the call really used."""

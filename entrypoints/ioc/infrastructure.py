@@ -46,6 +46,7 @@ from adapters.postgres.tenancy import (
 )
 from adapters.postgres.unit_of_work import SqlUnitOfWork
 from adapters.redis.access_changes import RedisAccessChanges, listen_for_access_changes
+from adapters.redis.llm_gate import RedisCallGate
 from adapters.redis.llm_ledger import RedisSpendLedger
 from adapters.redis.llm_limiter import RedisCallLimiter
 from adapters.redis.login_throttle import RedisLoginThrottle
@@ -95,6 +96,7 @@ from application.ports.llm_credentials import (
     SecretCipher,
 )
 from application.ports.llm_governance import (
+    CallGate,
     CallLimiter,
     GovernanceRepository,
     PolicyLookup,
@@ -323,12 +325,29 @@ class InfrastructureProvider(Provider):
         return SqlSpendHistory(engine)
 
     @provide
-    def spend_ledger(self, redis: Redis, history: SpendHistory, llm: LlmSettings) -> SpendLedger:
+    def redis_spend_ledger(
+        self, redis: Redis, history: SpendHistory, llm: LlmSettings
+    ) -> RedisSpendLedger:
         return RedisSpendLedger(redis, history, hold_seconds=hold_seconds(llm))
 
     @provide
-    def call_limiter(self, redis: Redis, llm: LlmSettings) -> CallLimiter:
+    def spend_ledger(self, ledger: RedisSpendLedger) -> SpendLedger:
+        return ledger
+
+    @provide
+    def redis_call_limiter(self, redis: Redis, llm: LlmSettings) -> RedisCallLimiter:
         return RedisCallLimiter(redis, lease_seconds=hold_seconds(llm))
+
+    @provide
+    def call_limiter(self, limiter: RedisCallLimiter) -> CallLimiter:
+        return limiter
+
+    @provide
+    def call_gate(
+        self, redis: Redis, limiter: RedisCallLimiter, ledger: RedisSpendLedger
+    ) -> CallGate:
+        """Limits and budget hold in one Lua round trip each way."""
+        return RedisCallGate(redis, limiter, ledger)
 
     # -- LLM usage accounting and metrics
 

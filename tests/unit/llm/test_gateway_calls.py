@@ -18,6 +18,7 @@ from application.llm.attempts import AttemptRunner
 from application.llm.complete_chat import CompleteChat
 from application.llm.create_embeddings import CreateEmbeddings
 from application.llm.endpoints import EndpointResolver
+from application.llm.gate import SequentialGate
 from application.llm.governor import Governor
 from application.llm.health import TargetHealth
 from application.llm.retry import RetryPolicy
@@ -125,7 +126,9 @@ class World:
         self.ledger = InMemorySpendLedger(FakeSpendHistory(), clock=time.time)
         self.limiter = InMemoryCallLimiter(clock=time.time)
         self.health = TargetHealth.from_settings(self.settings)
-        governor = Governor(self.policy, self.limiter, self.ledger, self.settings, FakeClock())
+        governor = Governor(
+            self.policy, SequentialGate(self.limiter, self.ledger), self.settings, FakeClock()
+        )
         targets = ResolveTargets(self.catalogue, self.routes, RouteCache(0))
         runner = AttemptRunner(
             EndpointResolver(NoCredentials(), _NoCipher(), _NoGuard(), self.settings),
