@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import hmac
 import math
-import time
 
+from application.common.cache import TtlCache
 from application.common.tenancy import WorkspaceActor
 from application.ports.rate_limit import RateLimitDecision, RateLimiter, UsageRecorder
 from application.ports.security import SecretTokens
@@ -89,34 +89,17 @@ class CachedApiKeyLookup(ApiKeyLookup):
 
     def __init__(self, inner: ApiKeyLookup, ttl: float, max_entries: int = 10_000) -> None:
         self._inner = inner
-        self._ttl = ttl
-        self._max = max_entries
-        self._entries: dict[str, tuple[float, list[tuple[ApiKey, Role | None]]]] = {}
-        self._generation = 0
+        self._cache: TtlCache[str, list[tuple[ApiKey, Role | None]]] = TtlCache(
+            ttl, max_entries, keep=bool
+        )
 
     async def by_prefix(self, prefix: str) -> list[tuple[ApiKey, Role | None]]:
-        now = time.monotonic()
-        hit = self._entries.get(prefix)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        generation = self._generation
-        found = await self._inner.by_prefix(prefix)
-        # A change announced while we read may not be in what we read.
-        if found and generation == self._generation and self._ttl > 0:
-            if len(self._entries) >= self._max:
-                for stale in list(self._entries)[: self._max // 2]:
-                    del self._entries[stale]
-            self._entries[prefix] = (now + self._ttl, found)
-        return found
+        return await self._cache.get_or_load(prefix, lambda: self._inner.by_prefix(prefix))
 
     def forget(self, workspace_id: WorkspaceId | None) -> None:
-        self._generation += 1
         if workspace_id is None:
-            self._entries.clear()
-            return
-        for prefix in [
-            prefix
-            for prefix, (_, keys) in self._entries.items()
-            if any(key.workspace_id == workspace_id for key, _ in keys)
-        ]:
-            del self._entries[prefix]
+            self._cache.invalidate()
+        else:
+            self._cache.invalidate_where(
+                lambda _prefix, keys: any(key.workspace_id == workspace_id for key, _role in keys)
+            )

@@ -9,7 +9,7 @@ TTL.
 
 from __future__ import annotations
 
-from application.llm.cache import TtlCache
+from application.common.cache import TtlCache
 from application.llm.settings import LlmSettings
 from application.ports.llm_governance import PolicyLookup
 from domain.identity.api_key import ApiKeyId
@@ -31,4 +31,4 @@ class CachedPolicyLookup(PolicyLookup):
 
     def forget(self, workspace_id: WorkspaceId) -> None:
         """Drop every cached policy of the workspace (its own and its keys')."""
-        self._cache.invalidate_where(lambda key: key[0] == workspace_id)
+        self._cache.invalidate_where(lambda key, _: key[0] == workspace_id)

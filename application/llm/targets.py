@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from application.llm.cache import TtlCache
+from application.common.cache import TtlCache
 from application.ports.llm import ModelCatalogue
 from application.ports.llm_routes import RouteLookup
 from domain.llm.chat import Requirements

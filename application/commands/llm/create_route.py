@@ -53,7 +53,7 @@ async def check_credentials(
 
 def forget_routes(cache: RouteCache, workspace_id: WorkspaceId) -> None:
     """This process sees the change at once; other replicas within the cache's TTL."""
-    cache.invalidate_where(lambda key: key[0] == workspace_id)
+    cache.invalidate_where(lambda key, _: key[0] == workspace_id)
 
 
 class CreateRouteHandler:
