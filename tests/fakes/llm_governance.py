@@ -28,6 +28,7 @@ from application.llm.policy import CachedPolicyLookup
 from application.llm.settings import LlmSettings
 from application.ports.llm_governance import (
     Admission,
+    CallGate,
     CallLimiter,
     GovernanceRepository,
     PolicyLookup,
@@ -494,3 +495,40 @@ class GovernanceWorld:
         return await GetLlmSettingsHandler(self.tables).execute(
             GetLlmSettings(actor=self.actor(role))
         )
+
+
+class SequentialGate(CallGate):
+    """The call gate over a limiter and a ledger, one after the other: what
+    RedisCallGate does in one script, for the in-memory fakes."""
+
+    def __init__(self, limiter: CallLimiter, ledger: SpendLedger) -> None:
+        self._limiter = limiter
+        self._ledger = ledger
+
+    async def admit(
+        self,
+        scopes: tuple[tuple[str, Limits], ...],
+        estimated_tokens: int,
+        windows: tuple[BudgetWindow, ...],
+        micros: int,
+    ) -> tuple[Admission | None, Reservation | None]:
+        admission = await self._limiter.admit(scopes, estimated_tokens) if scopes else None
+        try:
+            reservation = await self._ledger.reserve(windows, micros) if windows else None
+        except BaseException:
+            if admission is not None:
+                await self._limiter.release(admission, 0)
+            raise
+        return admission, reservation
+
+    async def settle(
+        self,
+        admission: Admission | None,
+        reservation: Reservation | None,
+        actual_tokens: int,
+        actual_micros: int,
+    ) -> None:
+        if reservation is not None:
+            await self._ledger.settle(reservation, actual_micros)
+        if admission is not None:
+            await self._limiter.release(admission, actual_tokens)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -63,20 +64,27 @@ def gateway_app(gateway_settings: Settings) -> Litestar:
     return create_app(gateway_settings)
 
 
-@pytest.fixture(scope="session")
-async def gateway_url(gateway_app: Litestar) -> AsyncIterator[str]:
+@asynccontextmanager
+async def served(app: Litestar) -> AsyncIterator[str]:
+    """``app`` under uvicorn on a free loopback port, for as long as the block runs."""
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(gateway_app, host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():
             task.result()
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def gateway_url(gateway_app: Litestar) -> AsyncIterator[str]:
+    async with served(gateway_app) as url:
+        yield url
 
 
 @dataclass

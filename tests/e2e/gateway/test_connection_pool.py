@@ -14,13 +14,11 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from msgspec.structs import replace
 
-from entrypoints.cli.embedded import free_port
 from entrypoints.config import Settings
 from entrypoints.http.app import create_app
-from tests.e2e.gateway.conftest import Caller
+from tests.e2e.gateway.conftest import Caller, served
 from tests.fakes.llm_upstream import FakeUpstream, Step
 
 CALLS = 12
@@ -30,18 +28,8 @@ MODEL = "openai/gpt-4o-mini"
 @pytest.fixture
 async def small_pool_url(gateway_settings: Settings) -> AsyncIterator[str]:
     settings = replace(gateway_settings, db_pool_size=1, api_key_cache_seconds=0.0)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served(create_app(settings)) as url:
+        yield url
 
 
 async def test_more_calls_in_flight_than_pooled_connections_all_finish(

@@ -18,7 +18,6 @@ from application.llm.attempts import AttemptRunner
 from application.llm.complete_chat import CompleteChat
 from application.llm.create_embeddings import CreateEmbeddings
 from application.llm.endpoints import EndpointResolver
-from application.llm.gate import SequentialGate
 from application.llm.governor import Governor
 from application.llm.health import TargetHealth
 from application.llm.retry import RetryPolicy
@@ -50,7 +49,12 @@ from domain.tenancy.ids import WorkspaceId
 from domain.tenancy.roles import Role as MemberRole
 from domain.tenancy.roles import permissions_of
 from tests.fakes.llm import CountingMetrics, Fail, FakeCatalogue, Hang, ListSink, ScriptedModels
-from tests.fakes.llm_governance import FakeSpendHistory, InMemoryCallLimiter, InMemorySpendLedger
+from tests.fakes.llm_governance import (
+    FakeSpendHistory,
+    InMemoryCallLimiter,
+    InMemorySpendLedger,
+    SequentialGate,
+)
 from tests.fakes.system import FakeClock, SequentialIds
 
 WORKSPACE = WorkspaceId(uuid.UUID(int=1))
