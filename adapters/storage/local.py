@@ -15,6 +15,11 @@ from application.ports.files import FileStorage
 _KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)*$")
 READ_CHUNK = 1 << 20
 WRITE_BATCH = 1 << 20
+_CREATE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+_IOV_MAX = 1024
+# On Linux, DONTNEED on dirty pages starts their writeback without waiting
+# (what PostgreSQL falls back to for its own flush-after settings).
+_START_WRITEBACK: int | None = getattr(os, "POSIX_FADV_DONTNEED", None)
 
 
 class LocalFileStorage(FileStorage):
@@ -22,8 +27,11 @@ class LocalFileStorage(FileStorage):
 
     A write goes to a temporary file beside its target, is fsynced, then
     renamed into place (and the directory fsynced), so a blob is either whole
-    or absent. Keys are checked against a strict pattern and every resolved
-    path must stay inside the root.
+    or absent. The temporary file's name is itself a valid key no row refers
+    to, listed by ``keys``: what a killed process was writing is found and
+    removed by the reconciler like any stray (an upload in progress keeps its
+    file's time fresh). Keys are checked against a strict pattern and every
+    resolved path must stay inside the root.
     """
 
     def __init__(self, root: Path) -> None:
@@ -40,12 +48,15 @@ class LocalFileStorage(FileStorage):
     async def write(self, key: str, chunks: AsyncIterable[bytes]) -> None:
         path = self._path(key)
         await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{uuid.uuid4().hex}.partial")
-        handle: BinaryIO = await asyncio.to_thread(open, partial, "xb")
-        # Small network chunks are gathered into ~1 MiB writes, and each write
-        # runs in a thread while the next megabyte arrives: one hop per MiB,
+        partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
+        fd = await _create(partial)
+        # Network chunks are gathered into ~1 MiB batches, each written by one
+        # writev in a thread while the next batch arrives: one hop per batch,
         # and the disk never waits for the network or the other way round.
-        writing: asyncio.Future[None] | None = None
+        # A thread still writing is always waited for before the descriptor
+        # is closed, even when the upload is cancelled.
+        written = 0
+        running: asyncio.Future[None] | None = None
         try:
             pending: list[bytes] = []
             buffered = 0
@@ -53,19 +64,24 @@ class LocalFileStorage(FileStorage):
                 pending.append(chunk)
                 buffered += len(chunk)
                 if buffered >= WRITE_BATCH:
-                    if writing is not None:
-                        await writing
-                    writing = asyncio.ensure_future(asyncio.to_thread(handle.writelines, pending))
+                    if running is not None:
+                        await running
+                    running = asyncio.ensure_future(
+                        asyncio.to_thread(_write_batch, fd, pending, written)
+                    )
+                    written += buffered
                     pending, buffered = [], 0
-            if writing is not None:
-                await writing
-            await asyncio.to_thread(_finish, handle, partial, path, pending)
+            if running is not None:
+                await running
+            running = asyncio.ensure_future(asyncio.to_thread(_flush, fd, pending, written))
+            await running
         except BaseException:
-            if writing is not None:
+            if running is not None:
                 with contextlib.suppress(BaseException):
-                    await writing
-            await asyncio.to_thread(_abandon, handle, partial)
+                    await running
+            await asyncio.to_thread(_abandon, fd, partial)
             raise
+        await asyncio.to_thread(_publish, fd, partial, path)
 
     async def read(
         self, key: str, *, offset: int = 0, length: int | None = None
@@ -99,7 +115,7 @@ class LocalFileStorage(FileStorage):
         for directory, _, names in os.walk(self._root):
             for name in names:
                 if name.startswith("."):
-                    continue  # a write in progress
+                    continue
                 path = Path(directory) / name
                 key = path.relative_to(self._root).as_posix()
                 if key.startswith(prefix):
@@ -108,12 +124,43 @@ class LocalFileStorage(FileStorage):
         return found
 
 
-def _finish(handle: BinaryIO, partial: Path, path: Path, pending: list[bytes]) -> None:
-    handle.writelines(pending)
-    handle.flush()
-    os.fsync(handle.fileno())
-    handle.close()
-    os.replace(partial, path)
+def _write_batch(fd: int, chunks: list[bytes], offset: int) -> None:
+    """Write the batch, then start its writeback.
+
+    Without the hint the kernel keeps the whole upload dirty until the final
+    fsync (or until it throttles the writer), so a large upload ends with a
+    long flush; flushed as it goes, the fsync only waits for the last batch.
+    """
+    _write_all(fd, chunks)
+    if _START_WRITEBACK is not None:
+        size = sum(map(len, chunks))
+        os.posix_fadvise(fd, offset, size, _START_WRITEBACK)
+
+
+def _write_all(fd: int, chunks: list[bytes]) -> None:
+    views = [memoryview(chunk) for chunk in chunks if chunk]
+    while views:
+        sent = os.writev(fd, views[:_IOV_MAX])
+        while views and sent >= len(views[0]):
+            sent -= len(views[0])
+            views.pop(0)
+        if sent:
+            views[0] = views[0][sent:]
+
+
+def _flush(fd: int, pending: list[bytes], offset: int) -> None:
+    _write_batch(fd, pending, offset)
+    os.fsync(fd)
+
+
+def _publish(fd: int, partial: Path, path: Path) -> None:
+    """Close the flushed file and rename it into place (then make the rename durable)."""
+    try:
+        os.close(fd)
+        os.replace(partial, path)
+    except OSError:
+        partial.unlink(missing_ok=True)
+        raise
     directory = os.open(path.parent, os.O_RDONLY)
     try:
         os.fsync(directory)
@@ -121,6 +168,19 @@ def _finish(handle: BinaryIO, partial: Path, path: Path, pending: list[bytes]) -
         os.close(directory)
 
 
-def _abandon(handle: BinaryIO, partial: Path) -> None:
-    handle.close()
-    partial.unlink(missing_ok=True)
+async def _create(partial: Path) -> int:
+    """Open a new file for writing; cancelled meanwhile, it is removed again."""
+    opening = asyncio.ensure_future(asyncio.to_thread(os.open, partial, _CREATE, 0o600))
+    try:
+        return await asyncio.shield(opening)
+    except asyncio.CancelledError:
+        with contextlib.suppress(BaseException):
+            await asyncio.to_thread(_abandon, await opening, partial)
+        raise
+
+
+def _abandon(fd: int, partial: Path) -> None:
+    try:
+        os.close(fd)
+    finally:
+        partial.unlink(missing_ok=True)

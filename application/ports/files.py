@@ -27,7 +27,9 @@ class FileStorage(Protocol):
 
     @abstractmethod
     def keys(self, prefix: str = "") -> AsyncIterator[tuple[str, datetime]]:
-        """Every stored key under ``prefix``, with when it was written."""
+        """Every stored key under ``prefix``, with when it was last written to:
+        writes in progress, or left by a process that died, included (their
+        keys are never referenced, so the reconciler removes them once old)."""
 
 
 class ContentSniffer(Protocol):

@@ -3,12 +3,14 @@ deleted workspace's files, and strays the hourly reconciler finds."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 from arq.worker import Worker
 from dishka import AsyncContainer
@@ -21,9 +23,12 @@ from entrypoints.config import Settings
 from entrypoints.ioc.container import build_container
 from entrypoints.ioc.infrastructure import JobOriginProvider
 from entrypoints.worker.settings import reconcile_blobs
+from tests.conftest import Servers
+from tests.e2e.api_process import api_process
 from tests.e2e.conftest import Mailbox
 from tests.e2e.files_helpers import (  # noqa: F401
     FILES,
+    UPLOAD,
     account,
     add_version,
     blobs,
@@ -193,3 +198,61 @@ async def test_releasing_blobs_through_the_app_container_is_idempotent(
             handler = await request.get(ReleaseBlobsHandler)
             await handler.execute(ReleaseBlobs(keys=[key]))
     assert not path.exists()
+
+
+# -- an upload whose process is killed ------------------------------------------------
+
+
+async def test_an_upload_killed_with_its_process_leaves_nothing_once_reconciled(
+    client: Client,
+    container: AsyncContainer,
+    engine: AsyncEngine,
+    servers: Servers,
+    settings: Settings,
+    storage_root: Path,
+) -> None:
+    ada = await account(client)
+    boundary = "killed-upload-boundary"
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.zip"\r\n'
+        "Content-Type: application/zip\r\n\r\n"
+    ).encode()
+    sent_enough, killed = asyncio.Event(), asyncio.Event()
+
+    async def body() -> AsyncIterator[bytes]:
+        yield head + b"PK\x03\x04" + os.urandom(64 * 1024)
+        for _ in range(48):  # 3 MiB, then the body stalls: the upload is in progress
+            yield os.urandom(64 * 1024)
+        sent_enough.set()
+        await killed.wait()
+        yield os.urandom(64 * 1024)  # into a closed connection
+        yield f"\r\n--{boundary}--\r\n".encode()
+
+    with api_process(servers, settings, FILE_STORAGE_DIR=str(storage_root)) as (url, process):
+        async with httpx.AsyncClient(base_url=url, timeout=30) as http:
+            uploading = asyncio.create_task(
+                http.post(
+                    UPLOAD,
+                    content=body(),
+                    headers={
+                        **ada.auth,
+                        "Content-Type": f"multipart/form-data; boundary={boundary}",
+                    },
+                )
+            )
+            await sent_enough.wait()
+            await eventually(lambda: any(p.stat().st_size >= 1 << 20 for p in blobs(storage_root)))
+            process.kill()
+            process.wait(10)
+            killed.set()
+            with pytest.raises(httpx.TransportError):
+                await uploading
+
+    [left] = blobs(storage_root)  # the process died mid-write: its partial file remains
+    assert await count_rows(engine, "file_versions") == 0
+    assert await reconcile_blobs({"container": container}) == 0  # too young: maybe in progress
+    age(left)
+
+    assert await reconcile_blobs({"container": container}) == 1
+
+    assert blobs(storage_root) == []

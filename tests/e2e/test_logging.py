@@ -5,12 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
 
 import httpx
@@ -22,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from entrypoints.config import Settings
 from tests.conftest import Servers
+from tests.e2e.api_process import api_process as running_api
 from tests.e2e.conftest import Mailbox, bearer
 from tests.e2e.helpers import (
     AUTH,
@@ -202,59 +199,12 @@ async def test_no_secret_is_logged_when_requests_fail(
 # --- the real process ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def api_process(
     servers: Servers, settings: Settings, clean: None
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """``python -m entrypoints.cli api`` as an operator starts it, against the test servers."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "APP_ENV": "test",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "DATABASE_URL": servers.database_url,
-        "REDIS_URL": servers.redis_url,
-        "JWT_SECRET": settings.jwt_secret,
-        "LOG_LEVEL": "INFO",
-        "LOG_FORMAT": "json",
-        "ARGON2_TIME_COST": str(settings.argon2_time_cost),
-        "ARGON2_MEMORY_KIB": str(settings.argon2_memory_kib),
-        "ARGON2_PARALLELISM": str(settings.argon2_parallelism),
-        "MAIL_DIR": str(settings.mail_path),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-m", "entrypoints.cli", "api"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert process.poll() is None, process.communicate()
-            try:
-                httpx.get(f"{base_url}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, "the API process did not start"
-                time.sleep(0.1)
-        yield base_url, process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    with running_api(servers, settings) as started:
+        yield started
 
 
 def _stop(process: subprocess.Popen[bytes]) -> tuple[str, str]:
