@@ -5,15 +5,21 @@ fresh DATA_DIR, the server pinned to CPU 1 when possible), signs a user in,
 then for each size (default 1 MB, 100 MB, 1 GB):
 
 - writes a source file of that size (a zip signature, then random bytes);
-- times ``shutil.copyfile`` of it on the same disk (the yardstick);
-- uploads it (a streamed multipart body, never held in memory) and times it,
-  sampling the API process's RSS every 20 ms;
-- downloads it through a signed link into a file and times that;
+- uploads it once to warm the path up, then, several times in turn:
+  times ``shutil.copyfile`` of it on the same disk, fsynced (the yardstick);
+  uploads it (a streamed multipart body, never held in memory), sampling the
+  API process's RSS every 20 ms and counting its CPU time; downloads it
+  through a signed link into a file, fsynced;
 - checks the SHA-256 the server reports and the downloaded bytes.
 
-Prints the table and saves it to ``bench/results/files-<timestamp>.txt``.
+Before each timed step the disk is settled (``sync``, a short pause), so no
+step pays for the previous one's writeback. The table shows medians, with the
+spread of the ratios; it is printed and saved to
+``bench/results/files-<timestamp>.txt``.
 
-Environment: BENCH_FILE_SIZES (comma-separated bytes, default 1e6,1e8,1e9).
+Environment: BENCH_FILE_SIZES (comma-separated bytes, default 1e6,1e8,1e9),
+BENCH_FILE_RUNS (runs per size, comma-separated in the same order; default
+15,5,3).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import sys
 import tempfile
 import threading
@@ -45,17 +52,31 @@ from bench.http_bench import (
 )
 
 CHUNK = 1 << 20
+SETTLE_S = 0.3
 BOUNDARY = "synapscale-bench-boundary-7f3a"
+
+
+@dataclass
+class Run:
+    copy_s: float
+    upload_s: float
+    download_s: float
+    upload_cpu_s: float
+    rss_before: int
+    rss_peak: int
 
 
 @dataclass
 class Row:
     size: int
-    copy_s: float
-    upload_s: float
-    download_s: float
-    rss_before: int
-    rss_peak: int
+    runs: list[Run]
+
+    def median(self, field: str) -> float:
+        return float(statistics.median(getattr(run, field) for run in self.runs))
+
+    def ratios(self, field: str) -> list[float]:
+        """Each run's throughput over the same run's copy."""
+        return sorted(run.copy_s / getattr(run, field) for run in self.runs)
 
 
 def make_source(path: Path, size: int) -> str:
@@ -128,9 +149,9 @@ def upload(port: int, token: str, source: Path, name: str) -> tuple[float, dict[
     conn.putheader("Content-Length", str(length))
     conn.endheaders()
     conn.send(head)
+    assert conn.sock is not None
     with open(source, "rb") as data:
-        while block := data.read(CHUNK):
-            conn.send(block)
+        conn.sock.sendfile(data)  # zero-copy, so the client takes little of the CPUs
     conn.send(tail)
     response = conn.getresponse()
     body = response.read()
@@ -153,9 +174,10 @@ def download(port: int, token: str, file_id: str, target: Path) -> tuple[float, 
     response = conn.getresponse()
     if response.status != 200:
         raise BenchError(f"download answered {response.status}")
+    buffer = memoryview(bytearray(CHUNK))
     with open(target, "wb") as out:
-        while block := response.read(CHUNK):
-            out.write(block)
+        while received := response.readinto(buffer):
+            out.write(buffer[:received])
         out.flush()
         os.fsync(out.fileno())
     elapsed = time.perf_counter() - began
@@ -165,6 +187,18 @@ def download(port: int, token: str, file_id: str, target: Path) -> tuple[float, 
         while block := written.read(CHUNK):
             digest.update(block)
     return elapsed, digest.hexdigest()
+
+
+def settle() -> None:
+    """Flush what earlier steps left dirty, so the next timed step starts even."""
+    os.sync()
+    time.sleep(SETTLE_S)
+
+
+def process_cpu(pid: int) -> float:
+    """User + system seconds of the process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def timed_copy(source: Path, target: Path) -> float:
@@ -179,6 +213,10 @@ def mb_s(size: int, seconds: float) -> float:
     return size / seconds / 1e6
 
 
+def spread(ratios: list[float]) -> str:
+    return f"{statistics.median(ratios):>4.0%} ({ratios[0]:>3.0%}-{ratios[-1]:>4.0%})"
+
+
 def render(rows: list[Row], pinning: str, started: str) -> str:
     lines = [
         f"SynapScale file benchmark, {started}",
@@ -188,36 +226,50 @@ def render(rows: list[Row], pinning: str, started: str) -> str:
         f"pinning     {pinning}",
         "yardstick   shutil.copyfile of the same bytes on the same disk, fsynced",
         "",
-        "size        copy MB/s  upload MB/s  ratio  download MB/s  ratio  API RSS before"
-        "  peak   growth",
-        "----------  ---------  -----------  -----  -------------  -----  --------------"
-        "  -----  ------",
+        "size        runs  copy MB/s  upload MB/s  ratio (range)     download MB/s  ratio (range)"
+        "     API CPU ms/MB  RSS before  peak   growth",
+        "----------  ----  ---------  -----------  ----------------  -------------"
+        "  ----------------  -------------  ----------  -----  ------",
     ]
     for r in rows:
-        copy = mb_s(r.size, r.copy_s)
-        up = mb_s(r.size, r.upload_s)
-        down = mb_s(r.size, r.download_s)
+        copy = mb_s(r.size, r.median("copy_s"))
+        up = mb_s(r.size, r.median("upload_s"))
+        down = mb_s(r.size, r.median("download_s"))
+        up_ratios, down_ratios = r.ratios("upload_s"), r.ratios("download_s")
+        cpu = r.median("upload_cpu_s") * 1000 / (r.size / 1e6)
+        before = min(run.rss_before for run in r.runs)
+        peak = max(run.rss_peak for run in r.runs)
+        growth = max(run.rss_peak - run.rss_before for run in r.runs)
         lines.append(
-            f"{r.size / 1e6:>7,.0f} MB  {copy:>9,.0f}  {up:>11,.0f}  {up / copy:>4.0%}  "
-            f"{down:>13,.0f}  {down / copy:>4.0%}  {r.rss_before / 2**20:>11,.0f} MB  "
-            f"{r.rss_peak / 2**20:>3,.0f} MB  {(r.rss_peak - r.rss_before) / 2**20:>3,.0f} MB"
+            f"{r.size / 1e6:>7,.0f} MB  {len(r.runs):>4}  {copy:>9,.0f}  {up:>11,.0f}  "
+            f"{spread(up_ratios)}  {down:>13,.0f}  {spread(down_ratios)}  "
+            f"{cpu:>13,.2f}  {before / 2**20:>7,.0f} MB  {peak / 2**20:>3,.0f} MB  "
+            f"{growth / 2**20:>3,.0f} MB"
         )
     lines += [
         "",
-        "upload     client streams the file as one multipart body; server sniffs, hashes and",
-        "           writes it (temp file, fsync, rename); timed until the 201 arrives",
+        "figures    medians over the runs; a ratio is a run's throughput over the copy's in the",
+        "           same run (median, and lowest-highest)",
+        "upload     the client sends the file as one multipart body (sendfile); the server sniffs,",
+        "           hashes and writes it (partial file, fsync, rename); timed until the 201",
         "download   signed link, streamed into a file on the same disk, fsynced",
-        "RSS        the API process, sampled every 20 ms during the upload",
+        "API CPU    user + system time of the API process (all threads) per MB uploaded",
+        "RSS        the API process, sampled every 20 ms during each upload; growth is the",
+        "           largest of one upload",
     ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     sizes = [int(float(s)) for s in os.environ.get("BENCH_FILE_SIZES", "1e6,1e8,1e9").split(",")]
+    default_runs = ",".join(["15", "5", "3", *["3"] * len(sizes)][: len(sizes)])
+    counts = [int(n) for n in os.environ.get("BENCH_FILE_RUNS", default_runs).split(",")]
+    if len(counts) != len(sizes) or min(counts) < 1:
+        print("BENCH_FILE_RUNS needs one count (>= 1) per size", file=sys.stderr)
+        return 2
     # Unpinned: an upload hashes in a thread beside the event loop, as it would on
     # any multi-core host; the yardstick copy is not pinned either.
     pin_server: list[str] = []
-    pin_loadgen = None
     pinning = "none: server and client share both CPUs, as the yardstick copy does"
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     data_dir = Path(tempfile.mkdtemp(prefix="synapscale-bench-files-"))
@@ -229,33 +281,41 @@ def main() -> int:
     try:
         server.start()
         server.wait_ready(90)
-        if pin_loadgen:
-            os.sched_setaffinity(0, pin_loadgen)
         session = register_and_login(server.port)
         assert session.token
         pid = api_pid(server)
-        for size in sizes:
+        for size, runs in zip(sizes, counts, strict=True):
             source = work / "source.zip"
             expected = make_source(source, size)
-            copy_s = timed_copy(source, work / "copy.zip")
-            (work / "copy.zip").unlink()
-            sampler = RssSampler(pid)
-            before = rss(pid)
-            sampler.start()
-            upload_s, body = upload(server.port, session.token, source, f"bench-{size}.zip")
-            sampler.stop.set()
-            sampler.join()
-            if body["sha256"] != expected or body["size"] != size:
-                raise BenchError("the server's size or SHA-256 disagrees with the source")
-            download_s, got = download(
-                server.port, session.token, str(body["id"]), work / "down.zip"
-            )
-            if got != expected:
-                raise BenchError("the downloaded bytes differ from the source")
-            (work / "down.zip").unlink()
+            upload(server.port, session.token, source, "warm-up.zip")
+            row = Row(size, [])
+            for run in range(runs):
+                settle()
+                copy_s = timed_copy(source, work / "copy.zip")
+                (work / "copy.zip").unlink()
+                settle()
+                sampler = RssSampler(pid)
+                before, cpu_before = rss(pid), process_cpu(pid)
+                sampler.start()
+                upload_s, body = upload(server.port, session.token, source, f"bench-{run}.zip")
+                upload_cpu_s = process_cpu(pid) - cpu_before
+                sampler.stop.set()
+                sampler.join()
+                if body["sha256"] != expected or body["size"] != size:
+                    raise BenchError("the server's size or SHA-256 disagrees with the source")
+                settle()
+                download_s, got = download(
+                    server.port, session.token, str(body["id"]), work / "down.zip"
+                )
+                if got != expected:
+                    raise BenchError("the downloaded bytes differ from the source")
+                (work / "down.zip").unlink()
+                row.runs.append(
+                    Run(copy_s, upload_s, download_s, upload_cpu_s, before, sampler.peak)
+                )
             source.unlink()
-            rows.append(Row(size, copy_s, upload_s, download_s, before, sampler.peak))
-            print(f"{size:,} bytes done", flush=True)
+            rows.append(row)
+            print(f"{size:,} bytes done ({runs} runs)", flush=True)
     except (BenchError, OSError, KeyboardInterrupt) as exc:
         print(f"error: {exc!r}", file=sys.stderr)
         return 1

@@ -8,7 +8,7 @@ import asyncio
 import os
 import stat
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -18,10 +18,13 @@ from adapters.storage.local import WRITE_BATCH, LocalFileStorage
 MiB = 1 << 20
 
 
-async def stalled_after(data: bytes, go_on: asyncio.Event) -> AsyncIterator[bytes]:
+async def stalled_after(
+    data: bytes, go_on: asyncio.Event, *, stall: bool = True
+) -> AsyncIterator[bytes]:
     for start in range(0, len(data), 64 * 1024):
         yield data[start : start + 64 * 1024]
-    await go_on.wait()
+    if stall:
+        await go_on.wait()
 
 
 async def listed(storage: LocalFileStorage) -> list[str]:
@@ -98,3 +101,21 @@ async def test_blobs_are_readable_by_the_service_only(tmp_path: Path) -> None:
     await storage.write(key, one())
 
     assert stat.S_IMODE((tmp_path / key).stat().st_mode) == 0o600
+
+
+async def test_a_read_abandoned_midway_closes_its_file(tmp_path: Path) -> None:
+    """A client that goes away mid-download: the read ahead is waited for, then closed."""
+    storage = LocalFileStorage(tmp_path)
+    key = f"{uuid.uuid4()}/{uuid.uuid4()}"
+    data = os.urandom(3 * MiB)
+    await storage.write(key, stalled_after(data, asyncio.Event(), stall=False))
+    open_before = len(os.listdir("/proc/self/fd"))
+
+    reading = storage.read(key)
+    assert isinstance(reading, AsyncGenerator)
+    first = await anext(reading)
+    assert len(os.listdir("/proc/self/fd")) == open_before + 1
+    await reading.aclose()
+
+    assert first == data[: len(first)]
+    assert len(os.listdir("/proc/self/fd")) == open_before
