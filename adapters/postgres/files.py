@@ -6,7 +6,7 @@ from uuid import UUID
 from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 
 from adapters.postgres.statements import Statements, UnitOfWorkStatements
-from adapters.postgres.tables import file_versions, files, workspaces
+from adapters.postgres.tables import file_versions, files, workspace_file_usage, workspaces
 from adapters.postgres.unit_of_work import SqlUnitOfWork
 from application.ports.files import (
     BlobReferences,
@@ -145,12 +145,8 @@ class SqlFileRepository(UnitOfWorkStatements, FileRepository):
         await self._execute(
             select(workspaces.c.id).where(workspaces.c.id == workspace_id).with_for_update()
         )
-        used = await self._execute(
-            select(func.coalesce(func.sum(file_versions.c.size), 0)).where(
-                file_versions.c.workspace_id == workspace_id
-            )
-        )
-        return int(used.scalar_one())
+        used = await self._execute(_used_bytes(workspace_id))
+        return int(used.scalar_one_or_none() or 0)
 
 
 _SORT_COLUMNS = {
@@ -299,12 +295,8 @@ class SqlFileReader(Statements, FileReader, BlobReferences):
         return items, total
 
     async def used_bytes(self, workspace_id: WorkspaceId) -> int:
-        used = await self._execute(
-            select(func.coalesce(func.sum(file_versions.c.size), 0)).where(
-                file_versions.c.workspace_id == workspace_id
-            )
-        )
-        return int(used.scalar_one())
+        used = await self._execute(_used_bytes(workspace_id))
+        return int(used.scalar_one_or_none() or 0)
 
     async def referenced(self, keys: list[str]) -> set[str]:
         if not keys:
@@ -313,3 +305,11 @@ class SqlFileReader(Statements, FileReader, BlobReferences):
             select(file_versions.c.storage_key).where(file_versions.c.storage_key.in_(keys))
         )
         return {row[0] for row in rows}
+
+
+def _used_bytes(workspace_id: WorkspaceId) -> Any:
+    """The workspace's counter, which triggers keep equal to the sum of its versions
+    (migration 0005); no row yet means nothing stored."""
+    return select(workspace_file_usage.c.used_bytes).where(
+        workspace_file_usage.c.workspace_id == workspace_id
+    )

@@ -283,6 +283,22 @@ file_versions = Table(
 )
 
 
+# Bytes each workspace stores, all versions: kept by triggers on file_versions
+# (migration 0005), so every insert and every delete — cascades included —
+# counts, and the quota is one row read instead of a sum over every version.
+workspace_file_usage = Table(
+    "workspace_file_usage",
+    metadata,
+    Column(
+        "workspace_id",
+        UUID(as_uuid=True),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("used_bytes", BigInteger, nullable=False),
+)
+
+
 def _workspace_fk() -> Column[object]:
     return Column(
         "workspace_id",

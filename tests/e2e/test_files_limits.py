@@ -11,11 +11,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.conftest import Servers
 from tests.e2e.files_helpers import (
     BASE_URL,
+    FILES,
     MULTIPART_TAIL,
     MULTIPART_TYPE,
     UPLOAD,
@@ -200,6 +202,74 @@ async def test_two_concurrent_uploads_that_together_exceed_the_quota_one_succeed
     assert_problem(refused, 413, "quota_exceeded")
     assert await count_rows(engine, "files") == 1
     assert len(blobs(tmp_path)) == 1
+
+
+async def test_deleting_a_file_gives_its_bytes_back_to_the_quota(
+    small_quota: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    ada = await account(small_quota)
+    first = await upload(small_quota, ada.auth, content=b"a" * 6_000)
+    assert (await upload(small_quota, ada.auth, content=b"b" * 6_000)).status_code == 413
+
+    deleted = await small_quota.delete(f"{FILES}/{first.json()['id']}", headers=ada.auth)
+    assert deleted.status_code == 204
+
+    assert (await upload(small_quota, ada.auth, content=b"b" * 6_000)).status_code == 201
+    assert await usage_counters(engine) == await version_sums(engine)
+
+
+async def test_the_usage_counter_follows_every_version_added_and_removed(
+    small_quota: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    ada = await account(small_quota, "ada@example.com")
+    bob = await account(small_quota, "bob@example.com")
+    kept = await upload(small_quota, ada.auth, content=b"a" * 1_000)
+    dropped = await upload(small_quota, ada.auth, content=b"b" * 2_000)
+    for size in (300, 40):
+        added = await small_quota.post(
+            f"{FILES}/{dropped.json()['id']}/versions",
+            files={"file": ("notes.txt", b"c" * size, "text/plain")},
+            headers=ada.auth,
+        )
+        assert added.status_code == 201, added.text
+    restored = await small_quota.post(
+        f"{FILES}/{dropped.json()['id']}/versions/1/restore", headers=ada.auth
+    )
+    assert restored.status_code == 200, restored.text
+    assert (await upload(small_quota, bob.auth, content=b"d" * 5_000)).status_code == 201
+    assert await usage_counters(engine) == {ada.email: 3_340, bob.email: 5_000}
+
+    await small_quota.delete(f"{FILES}/{dropped.json()['id']}", headers=ada.auth)
+
+    assert await usage_counters(engine) == {ada.email: 1_000, bob.email: 5_000}
+    assert await usage_counters(engine) == await version_sums(engine)
+    assert kept.status_code == 201
+
+
+async def usage_counters(engine: AsyncEngine) -> dict[str, int]:
+    """The triggers' counter per workspace, by its owner's email."""
+    return await _by_owner(
+        engine, "SELECT workspace_id, used_bytes AS bytes FROM workspace_file_usage"
+    )
+
+
+async def version_sums(engine: AsyncEngine) -> dict[str, int]:
+    return await _by_owner(
+        engine,
+        "SELECT workspace_id, sum(size) AS bytes FROM file_versions GROUP BY workspace_id",
+    )
+
+
+async def _by_owner(engine: AsyncEngine, per_workspace: str) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                f"SELECT u.email, c.bytes FROM ({per_workspace}) c "  # noqa: S608
+                "JOIN memberships m ON m.workspace_id = c.workspace_id AND m.role = 'owner' "
+                "JOIN users u ON u.id = m.user_id"
+            )
+        )
+        return {email: int(total) for email, total in rows}
 
 
 # -- interrupted uploads --------------------------------------------------------------
