@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any, Protocol
+
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
@@ -31,13 +33,25 @@ def create_engine(
     )
 
 
-class RequestConnection:
+class SqlConnection(Protocol):
+    """What repositories and the unit of work need of a connection: an
+    ``AsyncConnection`` is one, and so is a ``RequestConnection``."""
+
+    async def execute(self, statement: Any, parameters: Any = None, /) -> Any: ...
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class RequestConnection(SqlConnection):
     """A request's (or job's) connection, checked out of the pool on first use.
 
     A request that needs no database — an API-key call to the gateway whose key
     is cached — then takes no connection at all, and one that does can hand it
-    back early (before a long stream) with ``release``. Closing without a
-    commit rolls back.
+    back early (before a long stream) with ``release`` (or ``rollback``, the
+    same here): the next statement checks one out again, in a new transaction.
+    Closing without a commit rolls back.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
@@ -53,3 +67,13 @@ class RequestConnection:
         connection, self._connection = self._connection, None
         if connection is not None:
             await connection.close()
+
+    async def execute(self, statement: Any, parameters: Any = None, /) -> Any:
+        return await (await self.acquire()).execute(statement, parameters)
+
+    async def commit(self) -> None:
+        if self._connection is not None:
+            await self._connection.commit()
+
+    async def rollback(self) -> None:
+        await self.release()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from adapters.postgres.engine import SqlConnection
 from adapters.postgres.errors import translated
 from adapters.postgres.unit_of_work import SqlUnitOfWork
 
@@ -13,7 +12,7 @@ from adapters.postgres.unit_of_work import SqlUnitOfWork
 class Statements:
     """Reads on a connection."""
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: SqlConnection) -> None:
         self._connection = connection
 
     async def _execute(self, statement: Any) -> Any:

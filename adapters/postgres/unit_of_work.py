@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import msgspec
 from sqlalchemy import insert
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from adapters.postgres.engine import SqlConnection
 from adapters.postgres.errors import translated
 from adapters.postgres.tables import outbox
 from application.ports.system import Clock, IdGenerator
@@ -22,7 +22,7 @@ class SqlUnitOfWork(TransactionManager):
     commit adds the events their aggregates recorded to the outbox first.
     """
 
-    def __init__(self, connection: AsyncConnection, ids: IdGenerator, clock: Clock) -> None:
+    def __init__(self, connection: SqlConnection, ids: IdGenerator, clock: Clock) -> None:
         self.connection = connection
         self._ids = ids
         self._clock = clock
@@ -52,3 +52,8 @@ class SqlUnitOfWork(TransactionManager):
                     ],
                 )
             await self.connection.commit()
+
+    async def release(self) -> None:
+        if self._tracked:
+            raise RuntimeError("release() with changes not committed")
+        await self.connection.rollback()

@@ -7,14 +7,14 @@ from collections.abc import AsyncIterator
 
 from dishka import Provider, Scope, provide
 from redis.asyncio import Redis
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.llm.metrics import PrometheusGatewayMetrics
 from adapters.llm.usage_buffer import BufferedUsageSink
 from adapters.mail.files import FileMailer
 from adapters.mail.smtp import SmtpMailer
 from adapters.postgres.audit import RequestOrigin, SqlAuditLog, SqlAuditReader
-from adapters.postgres.engine import RequestConnection, create_engine
+from adapters.postgres.engine import RequestConnection, SqlConnection, create_engine
 from adapters.postgres.files import SqlFileReader, SqlFileRepository
 from adapters.postgres.identity import (
     SqlIdentityReader,
@@ -389,12 +389,14 @@ class PersistenceProvider(Provider):
             await held.release()  # leaving without commit rolls back
 
     @provide
-    async def connection(self, held: RequestConnection) -> AsyncConnection:
-        return await held.acquire()
+    def connection(self, held: RequestConnection) -> SqlConnection:
+        """Checked out by the first statement, so a handler can hand it back
+        (``TransactionManager.release``) and take another later."""
+        return held
 
     @provide(provides=SqlUnitOfWork)
     def unit_of_work(
-        self, connection: AsyncConnection, ids: IdGenerator, clock: Clock
+        self, connection: SqlConnection, ids: IdGenerator, clock: Clock
     ) -> SqlUnitOfWork:
         return SqlUnitOfWork(connection, ids, clock)
 

@@ -272,6 +272,53 @@ async def _by_owner(engine: AsyncEngine, per_workspace: str) -> dict[str, int]:
         return {email: int(total) for email, total in rows}
 
 
+# -- slow clients ---------------------------------------------------------------------
+
+
+@pytest.fixture
+async def two_connections(
+    servers: Servers, tmp_path: Path, clean: None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A pool of one connection plus one overflow."""
+    settings = limited_settings(servers, tmp_path, db_pool_size=1)
+    async with live_client(settings) as client:
+        yield client
+
+
+async def test_uploads_waiting_on_slow_clients_hold_no_database_connection(
+    two_connections: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Were each stalled upload to keep its pooled connection, the third would
+    wait out the pool timeout, and so would every other request meanwhile."""
+    ada = await account(two_connections)
+    stalled, go_on = [], asyncio.Event()
+
+    async def slow_body(name: str) -> AsyncIterator[bytes]:
+        yield multipart_head(filename=f"{name}.txt")
+        yield b"x" * 1_000
+        stalled.append(name)
+        await go_on.wait()
+        yield b"y" * 1_000
+        yield MULTIPART_TAIL
+
+    uploads = [
+        asyncio.create_task(
+            two_connections.post(UPLOAD, content=slow_body(name), headers=upload_headers(ada))
+        )
+        for name in ("a", "b", "c", "d")
+    ]
+    async with asyncio.timeout(3):  # the pool would time out after 5 s
+        while len(stalled) < len(uploads):
+            await asyncio.sleep(0.01)
+        listed = await two_connections.get(FILES, headers=ada.auth)
+    assert listed.status_code == 200, listed.text
+
+    go_on.set()
+    answers = await asyncio.gather(*uploads)
+    assert [r.status_code for r in answers] == [201] * 4, [r.text for r in answers]
+    assert await count_rows(engine, "files") == 4
+
+
 # -- interrupted uploads --------------------------------------------------------------
 
 

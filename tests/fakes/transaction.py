@@ -25,6 +25,7 @@ class FakeUnitOfWork(TransactionManager):
         self.published: list[DomainEvent] = []
         self.commits = 0
         self.rollbacks = 0
+        self.releases = 0
         self.fail_next = 0
         self._tracked: list[Aggregate] = []
         self._stores: list[tuple[Transactional, object]] = []
@@ -46,6 +47,11 @@ class FakeUnitOfWork(TransactionManager):
         self.published.extend(events)
         self.commits += 1
         self._stores = [(store, store.snapshot()) for store, _ in self._stores]
+
+    async def release(self) -> None:
+        if self._tracked:
+            raise RuntimeError("release() with changes not committed")
+        self.releases += 1
 
     def rollback(self) -> None:
         """What leaving the request without a commit does: undo, forget tracked events."""

@@ -64,6 +64,9 @@ class AddFileVersionHandler:
         if current is None:
             raise FileNotFound
         room = await quota_room(self._reader, self._settings, workspace)
+        # Nothing is written before the body is in: the database connection is
+        # not held while a slow client streams (a pool's worth would stall the API).
+        await self._tx.release()
         blob: ReceivedBlob | None = None
         try:
             async for part in cmd.parts:

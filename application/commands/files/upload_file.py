@@ -86,6 +86,9 @@ class UploadFileHandler:
         cmd.actor.require(Permission.RESOURCES_WRITE)
         workspace = cmd.actor.workspace_id
         room = await quota_room(self._reader, self._settings, workspace)
+        # Nothing is written before the body is in: the database connection is
+        # not held while a slow client streams (a pool's worth would stall the API).
+        await self._tx.release()
         fields: dict[str, list[str]] = defaultdict(list)
         blob: ReceivedBlob | None = None
         try:

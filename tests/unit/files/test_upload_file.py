@@ -238,3 +238,37 @@ async def test_a_version_to_an_unknown_file_is_not_found(world: World) -> None:
     with pytest.raises(FileNotFound):
         await world.add_version(world.actor(), FileId(world.ids.new()), file_part(b"x"))
     assert world.storage.blobs == {}
+
+
+# -- no connection held while the body streams ----------------------------------------
+
+
+def watched_part(world: World, seen: list[int]) -> UploadPart:
+    """A file part that notes how many times the unit of work was released
+    when its bytes are read."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        seen.append(world.uow.releases)
+        yield b"hello"
+
+    return UploadPart(name="file", filename="notes.txt", content_type="text/plain", chunks=chunks())
+
+
+async def test_an_upload_hands_the_connection_back_before_reading_the_body(
+    world: World,
+) -> None:
+    seen: list[int] = []
+    await world.upload(world.actor(), watched_part(world, seen))
+    assert seen == [1]
+    assert world.uow.commits == 1
+
+
+async def test_a_new_version_hands_the_connection_back_before_reading_the_body(
+    world: World,
+) -> None:
+    actor = world.actor()
+    file_id = await world.upload(actor)
+    seen: list[int] = []
+    await world.add_version(actor, file_id, watched_part(world, seen))
+    assert seen == [2]
+    assert world.uow.commits == 2
