@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -57,11 +58,15 @@ class RequestConnection(SqlConnection):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._connection: AsyncConnection | None = None
+        self._checking_out = asyncio.Lock()
 
     async def acquire(self) -> AsyncConnection:
-        if self._connection is None:
-            self._connection = await self._engine.connect().start()
-        return self._connection
+        if self._connection is not None:
+            return self._connection
+        async with self._checking_out:  # two first statements at once take one connection
+            if self._connection is None:
+                self._connection = await self._engine.connect().start()
+            return self._connection
 
     async def release(self) -> None:
         connection, self._connection = self._connection, None
