@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime
+from uuid import UUID
 
 from domain.common.events import Aggregate, DomainEvent
 from domain.files.errors import InvalidFileMetadata, VersionNotFound
@@ -134,10 +135,7 @@ class StoredFile(Aggregate):
         )
 
     def ensure_editable_by(self, user: UserId, role: Role) -> None:
-        """Members edit the files they uploaded; admins and the owner edit any."""
-        if role.at_least(Role.ADMIN) or (role.at_least(Role.MEMBER) and user == self.created_by):
-            return
-        raise InsufficientRole("Only its uploader or an admin can change this file.")
+        ensure_may_edit(self.created_by, user, role)
 
     @property
     def latest(self) -> FileVersion:
@@ -196,3 +194,10 @@ class StoredFile(Aggregate):
     def delete(self) -> None:
         self.deleted = True
         self.record(BlobsReleased(keys=[v.storage_key for v in self.versions]))
+
+
+def ensure_may_edit(uploader: UUID | None, user: UUID, role: Role) -> None:
+    """Members edit the files they uploaded; admins and the owner edit any."""
+    if role.at_least(Role.ADMIN) or (role.at_least(Role.MEMBER) and user == uploader):
+        return
+    raise InsufficientRole("Only its uploader or an admin can change this file.")

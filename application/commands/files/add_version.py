@@ -22,7 +22,7 @@ from application.ports.files import (
 from application.ports.system import Clock, IdGenerator
 from application.ports.transaction import TransactionManager
 from domain.files.errors import FileNotFound, InvalidFileMetadata
-from domain.files.file import FileVersion
+from domain.files.file import FileVersion, ensure_may_edit
 from domain.files.ids import FileId
 from domain.tenancy.roles import Permission
 
@@ -63,6 +63,7 @@ class AddFileVersionHandler:
         current = await self._reader.get(workspace, cmd.file_id)
         if current is None:
             raise FileNotFound
+        ensure_may_edit(current.created_by, cmd.actor.user_id, cmd.actor.role)  # before the body
         room = await quota_room(self._reader, self._settings, workspace)
         # Nothing is written before the body is in: the database connection is
         # not held while a slow client streams (a pool's worth would stall the API).

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from application.commands.files.add_version import AddFileVersion
 from application.commands.files.upload_file import UploadFile
 from application.ports.files import UploadPart
 from domain.common.errors import StorageUnavailable
@@ -205,6 +206,19 @@ async def test_a_member_cannot_add_a_version_to_anothers_file(world: World) -> N
         await world.add_version(world.actor(Role.MEMBER), file_id, file_part(b"mine now"))
     assert len(world.storage.blobs) == 1
     assert (await world.view(file_id)).version == 1
+
+
+async def test_a_members_version_of_anothers_file_is_refused_before_the_body_is_read(
+    world: World,
+) -> None:
+    file_id = await world.upload(world.actor())
+    with pytest.raises(InsufficientRole):
+        await world.request(
+            world.version_adder().execute(
+                AddFileVersion(actor=world.actor(Role.MEMBER), file_id=file_id, parts=never_read())
+            )
+        )
+    assert len(world.storage.writes_started) == 1  # the first upload's only
 
 
 async def test_an_admin_adds_a_version_to_anyones_file(world: World) -> None:
