@@ -130,8 +130,11 @@ class LocalFileStorage(FileStorage):
                 path = Path(directory) / name
                 key = path.relative_to(self._root).as_posix()
                 if key.startswith(prefix):
-                    written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
-                    found.append((key, written))
+                    try:
+                        modified = path.stat().st_mtime
+                    except FileNotFoundError:
+                        continue  # renamed into place or deleted since listed
+                    found.append((key, datetime.fromtimestamp(modified, UTC)))
         return found
 
 

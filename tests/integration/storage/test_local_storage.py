@@ -119,3 +119,24 @@ async def test_a_read_abandoned_midway_closes_its_file(tmp_path: Path) -> None:
 
     assert first == data[: len(first)]
     assert len(os.listdir("/proc/self/fd")) == open_before
+
+
+async def test_a_file_gone_between_listing_and_stat_is_skipped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An upload renamed into place (or a blob deleted) while the reconciler walks."""
+    storage = LocalFileStorage(tmp_path)
+    kept, vanishing = (f"{uuid.uuid4()}/{uuid.uuid4()}" for _ in range(2))
+    for key in (kept, vanishing):
+        (tmp_path / key).parent.mkdir(parents=True)
+        (tmp_path / key).write_bytes(b"x")
+    real_stat = Path.stat
+
+    def stat(path: Path, **kw: bool) -> os.stat_result:
+        if path == tmp_path / vanishing:
+            path.unlink()
+        return real_stat(path, **kw)
+
+    monkeypatch.setattr(Path, "stat", stat)
+
+    assert await listed(storage) == [kept]
