@@ -37,12 +37,20 @@ async def until(check: Callable[[], bool], timeout: float = 5.0) -> None:
             await asyncio.sleep(0.01)
 
 
-async def test_a_write_in_progress_is_listed_under_a_key_of_its_own(tmp_path: Path) -> None:
-    storage = LocalFileStorage(tmp_path)
+async def stalled_write(
+    storage: LocalFileStorage, root: Path
+) -> tuple[str, asyncio.Event, asyncio.Task[None]]:
+    """A 3 MiB write under a new key, its partial file on disk, waiting for ``go_on``."""
     key = f"{uuid.uuid4()}/{uuid.uuid4()}"
     go_on = asyncio.Event()
     writing = asyncio.create_task(storage.write(key, stalled_after(os.urandom(3 * MiB), go_on)))
-    await until(lambda: any(tmp_path.rglob("*.partial")))
+    await until(lambda: any(root.rglob("*.partial")))
+    return key, go_on, writing
+
+
+async def test_a_write_in_progress_is_listed_under_a_key_of_its_own(tmp_path: Path) -> None:
+    storage = LocalFileStorage(tmp_path)
+    key, go_on, writing = await stalled_write(storage, tmp_path)
 
     [in_progress] = await listed(storage)
 
@@ -57,10 +65,7 @@ async def test_deleting_a_write_in_progress_by_its_key_makes_it_fail_and_leave_n
     tmp_path: Path,
 ) -> None:
     storage = LocalFileStorage(tmp_path)
-    key = f"{uuid.uuid4()}/{uuid.uuid4()}"
-    go_on = asyncio.Event()
-    writing = asyncio.create_task(storage.write(key, stalled_after(os.urandom(3 * MiB), go_on)))
-    await until(lambda: any(tmp_path.rglob("*.partial")))
+    _, go_on, writing = await stalled_write(storage, tmp_path)
     [in_progress] = await listed(storage)
 
     await storage.delete(in_progress)
